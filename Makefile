@@ -1,0 +1,49 @@
+# Two entry points do all set-up themselves on a fresh Debian/Ubuntu machine:
+#   make run    opens the console on the embedded demo stack
+#   make test   runs the whole test suite (offscreen Qt, real moto/ffmpeg/libmpv)
+PY ?= python3.11
+VENV := .venv
+VPY := $(VENV)/bin/python
+APT_PACKAGES := ffmpeg libmpv2 libgl1-mesa-dri libegl1 libgl1 libxcb-icccm4 libxcb-keysyms1 \
+	libxcb-cursor0 libxkbcommon-x11-0 libxcb-image0 libxcb-render-util0 libxcb-shape0 \
+	libxcb-randr0 libfontconfig1 libdbus-1-3 xvfb xauth
+
+.PHONY: run test bench lint setup system-packages clean
+
+run: setup
+	$(VPY) main.py
+
+test: setup
+	$(VPY) -m ruff check .
+	$(VENV)/bin/lint-imports
+	QT_QPA_PLATFORM=offscreen $(VPY) -m pytest
+
+bench: setup
+	QT_QPA_PLATFORM=offscreen $(VPY) -m pytest tests/benchmarks -p no:cacheprovider \
+		--override-ini="addopts=" --timeout=1800 --benchmark-columns=min,median,max,rounds
+
+setup: system-packages $(VENV)/.installed
+
+system-packages:
+	@missing=$$(for p in $(APT_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null \
+		| grep -q 'install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		if [ "$$(id -u)" = 0 ]; then \
+			echo "Installing Debian packages: $$missing"; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+		else \
+			echo "Missing Debian packages. Run this, then the same make command again:"; \
+			echo "  sudo apt-get update && sudo apt-get install -y $$missing"; \
+			exit 1; \
+		fi; \
+	fi
+
+$(VENV)/.installed: pyproject.toml
+	@command -v $(PY) >/dev/null || { echo "Python 3.11 is required ($(PY) not found)."; exit 1; }
+	$(PY) -m venv $(VENV)
+	$(VPY) -m pip install -q --upgrade pip
+	$(VPY) -m pip install -q -e '.[dev]'
+	touch $@
+
+clean:
+	rm -rf $(VENV) build dist *.egg-info
