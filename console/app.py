@@ -1,0 +1,169 @@
+"""The GUI composition root: QApplication, qasync loop, services, controllers, views.
+
+Order matters (PLATFORM.md): the QApplication first, then ``LC_NUMERIC=C``, then libmpv.
+The demo stack and the services are built off the GUI thread (``open_context``); the window
+shows at once with a "connecting" status so the operator never faces a frozen screen.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import locale
+import logging
+import os
+import sys
+from dataclasses import dataclass
+
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtWidgets import QApplication
+
+from console import __version__
+from console.catalog_controller import CatalogController
+from console.context import AppContext, open_context
+from console.errors import describe, install_excepthooks
+from console.paths import data_dir, resources_dir
+
+log = logging.getLogger("console")
+APP_TITLE = "Video Ops Console"
+
+
+def display_problem() -> str | None:
+    """A sentence when no display is usable (Linux without X/Wayland and no offscreen)."""
+    if not sys.platform.startswith("linux"):
+        return None
+    if os.environ.get("QT_QPA_PLATFORM", "").startswith(("offscreen", "minimal")):
+        return None
+    if os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"):
+        return None
+    return (
+        "No display found (neither DISPLAY nor WAYLAND_DISPLAY is set): the console needs a "
+        "desktop session. On a headless machine run it under a virtual display: "
+        "`xvfb-run -a make run`."
+    )
+
+
+def setup_logging() -> None:
+    """Log to ``<data dir>/console.log`` (tracebacks go there, never to the operator)."""
+    logging.basicConfig(
+        filename=data_dir() / "console.log",
+        level=logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+
+def about_text() -> str:
+    attribution = (resources_dir() / "demo" / "ATTRIBUTION.md").read_text(encoding="utf-8")
+    credit = next((line for line in attribution.splitlines() if "Blender" in line), "")
+    return (
+        f"<b>{APP_TITLE}</b> {__version__}<br>R2 catalog, libmpv preview and ABR jobs for "
+        f"sports-video operations.<br><br>Demo media: {credit}"
+    )
+
+
+class ErrorRelay(QObject):
+    """Carries error sentences from any thread to the GUI thread."""
+
+    message = Signal(str)
+
+
+@dataclass
+class Console:
+    """The running GUI: its context, controllers and window (for the smoke check/tests)."""
+
+    app: QApplication
+    context: AppContext
+    catalog: CatalogController
+    player: object
+    window: object
+
+    def close(self) -> None:
+        self.catalog.shutdown()
+        self.player.shutdown()
+        self.context.close()
+
+
+def make_application(argv: list[str] | None = None) -> QApplication:
+    """The QApplication with the console's style; sets ``LC_NUMERIC=C`` for libmpv."""
+    app = QApplication.instance() or QApplication(argv or sys.argv)
+    app.setApplicationName(APP_TITLE)
+    app.setApplicationVersion(__version__)
+    app.setStyle("Fusion")
+    app.setStyleSheet((resources_dir() / "styles" / "console.qss").read_text(encoding="utf-8"))
+    locale.setlocale(locale.LC_NUMERIC, "C")
+    return app
+
+
+async def build_console(app: QApplication, profile: str | None = None) -> Console:
+    """Connect (demo stack or profile), then build controllers and the window; shown."""
+    from player.controller import Player
+    from player.video_widget import create_video_widget
+    from views.catalog_panel import CatalogPanel
+    from views.game_detail_panel import GameDetailPanel
+    from views.main_window import MainWindow
+    from views.player_panel import PlayerPanel
+
+    context = await open_context(profile)
+    catalog = CatalogController(context)
+    player = Player()
+    video = create_video_widget(player)
+    title = f"{APP_TITLE} — {context.title}"
+    catalog_panel = CatalogPanel(catalog)
+    detail_panel = GameDetailPanel(catalog)
+    player_panel = PlayerPanel(player, video)
+    window = MainWindow(
+        title=title,
+        is_demo=context.profile.is_demo,
+        catalog_panel=catalog_panel,
+        detail_panel=detail_panel,
+        player_panel=player_panel,
+        about_text=about_text(),
+    )
+    relay = ErrorRelay(window)
+    relay.message.connect(window.show_error)
+    install_excepthooks(relay.message.emit)
+    catalog.error.connect(window.show_error)
+    catalog.status.connect(window.show_status)
+    player.error.connect(window.show_error)
+    catalog.detail_loaded.connect(detail_panel.show_detail)
+    catalog_panel.game_selected.connect(catalog.load_detail)
+    catalog_panel.refresh_requested.connect(catalog.refresh)
+
+    def play(rendition) -> None:
+        try:
+            player.load(catalog.playback_source(rendition))
+        except Exception as exc:  # a refused rendition is shown, never raised to Qt
+            window.show_error(describe(exc))
+
+    detail_panel.play_requested.connect(play)
+    if not context.credentials.persistent:
+        window.show_status(context.credentials.status)
+    window.resize(1440, 900)
+    window.show()
+    catalog.refresh()
+    return Console(app, context, catalog, player, window)
+
+
+def run_gui(profile: str | None = None) -> int:
+    """Open the console; returns the process exit code."""
+    problem = display_problem()
+    if problem:
+        print(problem, file=sys.stderr)
+        return 2
+    setup_logging()
+    import qasync
+
+    app = make_application()
+    loop = qasync.QEventLoop(app)
+    asyncio.set_event_loop(loop)
+    closed = asyncio.Event()
+    app.aboutToQuit.connect(closed.set)
+    with loop:
+        try:
+            console = loop.run_until_complete(build_console(app, profile))
+        except Exception as exc:
+            log.exception("start-up failed")
+            print(f"The console could not start: {describe(exc)}", file=sys.stderr)
+            return 1
+        loop.run_until_complete(closed.wait())
+        console.close()
+    return 0

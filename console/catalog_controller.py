@@ -1,0 +1,146 @@
+"""Qt-facing controller of the catalog: runs the async catalog service on the qasync loop
+and re-emits results as typed signals the views connect to (views do no I/O)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Coroutine
+from typing import Any
+
+from PySide6.QtCore import QObject, Signal
+
+from console.context import AppContext
+from console.errors import describe
+from services.catalog import GameDetail, GameSummary, Rendition
+from services.errors import ServiceError
+from services.hls import MediaPlaylist, resolve_key
+from services.playback import PlaybackSource, edl_for_segments
+
+log = logging.getLogger(__name__)
+
+
+class CatalogController(QObject):
+    """Lists games page by page, probes their state in the background, loads details.
+
+    Signals (all emitted on the GUI thread):
+    - ``games_added(list[GameSummary])``: a listing page, states not yet probed;
+    - ``game_probed(GameSummary)``: one game's meta and state are known;
+    - ``listing_finished(int, float)``: game count and wall time in seconds;
+    - ``detail_loaded(GameDetail)``; ``error(str)``: a readable sentence;
+    - ``status(str)``: progress text for the status bar.
+    """
+
+    listing_started = Signal()
+    games_added = Signal(list)
+    game_probed = Signal(object)
+    listing_finished = Signal(int, float)
+    detail_loaded = Signal(object)
+    error = Signal(str)
+    status = Signal(str)
+
+    def __init__(self, context: AppContext, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.context = context
+        self._listing: asyncio.Task | None = None
+        self._tasks: set[asyncio.Task] = set()
+
+    def _spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    def refresh(self) -> None:
+        """(Re)list the catalog; a listing in progress is cancelled first."""
+        if self._listing and not self._listing.done():
+            self._listing.cancel()
+        self._listing = self._spawn(self._list())
+
+    async def _list(self) -> None:
+        started = time.perf_counter()
+        self.listing_started.emit()
+        count = 0
+        probes: list[asyncio.Task] = []
+        try:
+            async for ids in self.context.catalog.iter_game_pages():
+                count += len(ids)
+                self.games_added.emit([GameSummary(id=i, title=i) for i in ids])
+                self.status.emit(f"Listing… {count} games")
+                probes.extend(self._spawn(self._probe(i)) for i in ids)
+            self.listing_finished.emit(count, time.perf_counter() - started)
+            self.status.emit(f"{count} games listed; reading states…")
+            await asyncio.gather(*probes)
+            self.status.emit(f"{count} games")
+        except asyncio.CancelledError:
+            for probe in probes:
+                probe.cancel()
+            raise
+        except ServiceError as exc:
+            self.error.emit(describe(exc))
+
+    async def _probe(self, game_id: str) -> None:
+        self.game_probed.emit(await self.context.catalog.probe_or_error(game_id))
+
+    def refresh_game(self, game_id: str) -> None:
+        """Re-probe one game (after a job changed it)."""
+        self._spawn(self._probe(game_id))
+
+    def load_detail(self, game_id: str) -> None:
+        """Read one game's renditions/objects/playlists; emits ``detail_loaded`` or ``error``."""
+        self._spawn(self._detail(game_id))
+
+    async def _detail(self, game_id: str) -> None:
+        self.status.emit(f"Reading {game_id}…")
+        try:
+            detail: GameDetail = await self.context.catalog.detail(game_id)
+        except ServiceError as exc:
+            self.error.emit(describe(exc))
+            return
+        self.detail_loaded.emit(detail)
+        self.game_probed.emit(detail.summary)
+        self.status.emit(f"{game_id}: {detail.summary.state or '?'} — {detail.summary.reason}")
+
+    def playback_source(self, rendition: Rendition) -> PlaybackSource:
+        """What the player loads for ``rendition`` through the gateway.
+
+        Media playlists become an mpv EDL of their init section and segments (seekable
+        anywhere on mpv 0.35, see ``player.controller``); a multivariant master plays as HLS
+        so mpv picks the variant. Raises ``ServiceError`` for an unreadable playlist.
+        """
+        gateway = self.context.gateway
+        playlist = rendition.playlist
+        if playlist is None:
+            raise ServiceError(f"{rendition.playlist_key} cannot be played: {rendition.error}")
+        url = gateway.url_for(rendition.playlist_key)
+        if not isinstance(playlist, MediaPlaylist):
+            return PlaybackSource(url=url, title=rendition.name, duration=None,
+                                  kind="multivariant", playlist_url=url)
+        if rendition.missing:
+            raise ServiceError(
+                f"{rendition.name} references {len(rendition.missing)} missing object(s), "
+                f"first {rendition.missing[0]}: it would stop there."
+            )
+
+        def absolute(uri: str) -> str:
+            key = resolve_key(rendition.playlist_key, uri)
+            return gateway.url_for(key) if key else uri
+
+        init = absolute(playlist.init_uri) if playlist.init_uri else None
+        segments = [(absolute(s.uri), s.duration) for s in playlist.segments]
+        return PlaybackSource(
+            url=edl_for_segments(init, segments),
+            title=rendition.name,
+            duration=playlist.duration,
+            kind="media",
+            playlist_url=url,
+        )
+
+    def presign(self, key: str, expires_s: int) -> str:
+        """A presigned GET URL (local signing, no I/O). Raises ``BadConfig`` on bad expiry."""
+        return self.context.storage.presign_get(key, expires_s)
+
+    def shutdown(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
