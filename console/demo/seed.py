@@ -22,8 +22,6 @@ Only ``resources/`` is read; the pinned ffmpeg of ``imageio-ffmpeg`` does all th
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import hashlib
 import json
 import logging
@@ -31,12 +29,13 @@ import os
 import shutil
 import subprocess
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 from console import paths
+from console.demo.state import demo_dir, file_lock, write_json_atomic
 
 log = logging.getLogger(__name__)
 
@@ -128,6 +127,7 @@ class DemoGame:
         }
 
 
+# fmt: off
 DEMO_GAMES: tuple[DemoGame, ...] = (
     DemoGame(
         "nfl-2026-w11-kc-buf", "Kansas City Chiefs at Buffalo Bills", "NFL", "2026-11-22",
@@ -162,6 +162,7 @@ DEMO_GAMES: tuple[DemoGame, ...] = (
         "Seattle Seahawks", "San Francisco 49ers", 250, None, kind="broken",
     ),
 )
+# fmt: on
 """Six v1 games over three leagues, one partial and one broken game."""
 
 
@@ -234,14 +235,6 @@ def ffmpeg_version(exe: str | None = None) -> str:
         timeout=30,
     )
     return (out.stdout.splitlines() or ["ffmpeg (unknown version)"])[0].strip()
-
-
-def demo_dir(data_dir: Path | None = None) -> Path:
-    """``<data_dir>/demo`` (created if absent); ``data_dir`` defaults to ``paths.data_dir()``."""
-    path = Path(data_dir) if data_dir is not None else paths.data_dir()
-    path = path / "demo"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
 
 
 def seed_dir(data_dir: Path | None = None, version: int = SEED_VERSION) -> Path:
@@ -345,28 +338,6 @@ def playlist_uris(text: str) -> list[str]:
     return uris
 
 
-@contextlib.contextmanager
-def _file_lock(path: Path) -> Iterator[None]:
-    """Exclusive fcntl lock on ``path`` for the duration of the block (blocking)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(fd)
-
-
-def _write_json_atomic(path: Path, doc: object) -> None:
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    with tmp.open("w", encoding="utf-8") as fh:
-        json.dump(doc, fh, indent=1, sort_keys=False)
-        fh.write("\n")
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
-
-
 def load_seed(data_dir: Path | None = None, *, verify_hashes: bool = False) -> Seed | None:
     """The cached seed of ``SEED_VERSION`` if it is complete, else None.
 
@@ -411,7 +382,7 @@ def ensure_seed(
     seed = load_seed(data_dir)
     if seed is not None:
         return seed
-    with _file_lock(demo_dir(data_dir) / "seed.lock"):
+    with file_lock(demo_dir(data_dir) / "seed.lock", timeout=None):
         seed = load_seed(data_dir)
         if seed is not None:
             return seed
@@ -501,7 +472,7 @@ def build_seed(
             "games": [{"id": g.id, "kind": g.kind, **g.meta()} for g in DEMO_GAMES],
             "objects": rows,
         }
-        _write_json_atomic(tmp_root / MANIFEST_NAME, manifest)
+        write_json_atomic(tmp_root / MANIFEST_NAME, manifest)
         target = seed_dir(data_dir)
         if target.exists():
             shutil.rmtree(target)
