@@ -8,7 +8,7 @@ APT_PACKAGES := ffmpeg libmpv2 libgl1-mesa-dri libegl1 libgl1 libxcb-icccm4 libx
 	libxcb-cursor0 libxkbcommon-x11-0 libxcb-image0 libxcb-render-util0 libxcb-shape0 \
 	libxcb-randr0 libfontconfig1 libdbus-1-3 xvfb xauth
 
-.PHONY: run test bench lint setup system-packages clean
+.PHONY: run test smoke bench setup system-packages clean
 
 run: setup
 	$(VPY) main.py
@@ -17,6 +17,9 @@ test: setup
 	$(VPY) -m ruff check .
 	$(VENV)/bin/lint-imports
 	QT_QPA_PLATFORM=offscreen $(VPY) -m pytest
+
+smoke: setup
+	xvfb-run -a -s "-screen 0 1600x1000x24" $(VPY) main.py smoke --screenshot smoke.png
 
 bench: setup
 	QT_QPA_PLATFORM=offscreen $(VPY) -m pytest tests/benchmarks -p no:cacheprovider \
