@@ -225,7 +225,7 @@ def parse_playlist(text: str | bytes, uri: str | None = None) -> Playlist:
     segments: list[Segment] = []
     start = 0.0
     sequence = int(parsed.media_sequence or 0)
-    for index, seg in enumerate(parsed.segments):
+    for index, seg in enumerate(s for s in parsed.segments if s.uri):  # skip LL-HLS parts tail
         duration = float(seg.duration or 0.0)
         if not math.isfinite(duration) or duration < 0:
             raise PlaylistError(f"segment {seg.uri!r} has an invalid duration", uri=uri)
@@ -280,7 +280,7 @@ def resolve_key(playlist_key: str, uri: str) -> str | None:
     if urlsplit(uri).scheme or uri.startswith("//"):
         return None
     if uri.startswith("/"):
-        return normpath(uri.lstrip("/"))
+        return normpath(uri.split("?", 1)[0].split("#", 1)[0].lstrip("/"))
     path = uri.split("?", 1)[0].split("#", 1)[0]
     return normpath(join(dirname(playlist_key), path))
 

@@ -66,9 +66,7 @@ class PlaybackSource:
             raise ValueError("PlaybackSource.url is empty")
         if self.kind not in ("media", "multivariant"):
             raise ValueError(f"unknown PlaybackSource.kind {self.kind!r}")
-        if self.duration is not None and not (
-            math.isfinite(self.duration) and self.duration >= 0
-        ):
+        if self.duration is not None and not (math.isfinite(self.duration) and self.duration >= 0):
             raise ValueError(f"invalid duration {self.duration!r} (seconds)")
 
 
@@ -120,9 +118,7 @@ def edl_for_segments(init_url: str | None, segments: Sequence[tuple[str, float]]
             raise ValueError(f"segment {index} has an empty URL")
         seconds = float(duration)
         if not math.isfinite(seconds) or seconds <= 0:
-            raise ValueError(
-                f"segment {index} ({url}) has a non-positive duration {duration!r} s"
-            )
+            raise ValueError(f"segment {index} ({url}) has a non-positive duration {duration!r} s")
         entries.append(f"{edl_quote(url)},length={_format_seconds(seconds)}")
     return "edl://" + ";".join(entries)
 

@@ -311,7 +311,7 @@ def _run_ffmpeg(argv: list[str], cwd: Path, label: str) -> float:
     if proc.returncode != 0:
         tail = "\n".join(proc.stderr.strip().splitlines()[-15:])
         raise SeedError(f"ffmpeg failed while packaging {label} (exit {proc.returncode}):\n{tail}")
-    log.info("seed: %s packaged in %.2f s", label, elapsed)
+    log.info("%s packaged in %.2f s", label, elapsed)
     return elapsed
 
 
@@ -410,7 +410,7 @@ def build_seed(
     Raises SeedError on any failure (the temporary directory is removed).
     """
     t0 = time.monotonic()
-    say = progress or (lambda msg: log.info("seed: %s", msg))
+    say = progress or (lambda msg: log.info("%s", msg))
     base = demo_dir(data_dir)
     clip = clip_path()
     exe = ffmpeg_exe()

@@ -585,7 +585,8 @@ def main(argv: list[str] | None = None) -> int:
         "--idle-seconds",
         type=float,
         default=None,
-        help=f"exit after this long without a live client (default {state.IDLE_EXIT_SECONDS})",
+        help="exit after this long (s) without a live client; inf = never "
+        f"(default ${state.IDLE_ENV} or {state.IDLE_EXIT_SECONDS})",
     )
     parser.add_argument("--poll-seconds", type=float, default=POLL_SECONDS)
     parser.add_argument("--service", action="append", default=[], help="module:factory")

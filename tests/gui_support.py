@@ -1,0 +1,38 @@
+"""Helpers for GUI tests: a qasync loop inside pytest-qt, and a real console on a profile."""
+
+from __future__ import annotations
+
+import asyncio
+
+import qasync
+
+from console.profiles import ACCESS_KEY_ID, SECRET_ACCESS_KEY, Profile, save_profile
+from services.credentials import CredentialStore
+from services.storage import StorageConfig
+
+
+def install_loop(qapp) -> qasync.QEventLoop:
+    """A qasync loop that runs while pytest-qt spins Qt (``already_running=True``).
+
+    PLATFORM.md: its teardown must not call ``loop.stop()`` (that quits the QApplication).
+    """
+    loop = qasync.QEventLoop(qapp, already_running=True)
+    asyncio.set_event_loop(loop)
+    return loop
+
+
+def make_profile(name: str, config: StorageConfig) -> Profile:
+    """Save a profile for ``config`` (keys in the test keyring) and return it."""
+    profile = Profile(name=name, endpoint_url=config.endpoint_url, bucket=config.bucket)
+    save_profile(profile)
+    store = CredentialStore()
+    store.set(name, ACCESS_KEY_ID, config.access_key_id)
+    store.set(name, SECRET_ACCESS_KEY, config.secret_access_key)
+    return profile
+
+
+def run_task(qtbot, coro, timeout_ms: int = 60_000):
+    """Schedule ``coro`` on the running qasync loop and spin Qt until it is done."""
+    task = asyncio.ensure_future(coro)
+    qtbot.waitUntil(task.done, timeout=timeout_ms)
+    return task.result()
