@@ -136,7 +136,9 @@ class CatalogService:
 
     def __init__(self, storage: Storage, *, probe_concurrency: int = 8) -> None:
         self.storage = storage
-        self._probe_slots = asyncio.Semaphore(probe_concurrency)
+        self._probe_concurrency = probe_concurrency
+        self._probe_slots: asyncio.Semaphore | None = None
+        self._slots_loop: asyncio.AbstractEventLoop | None = None
 
     async def iter_game_pages(self, page_size: int = 1000) -> AsyncIterator[list[str]]:
         """Yield lists of game ids, one per ListObjectsV2 page, as pages arrive."""
@@ -145,13 +147,21 @@ class CatalogService:
             if ids:
                 yield ids
 
+    def _slots(self) -> asyncio.Semaphore:
+        """The probe semaphore of the running loop (a service may outlive one loop)."""
+        loop = asyncio.get_running_loop()
+        if self._probe_slots is None or self._slots_loop is not loop:
+            self._probe_slots = asyncio.Semaphore(self._probe_concurrency)
+            self._slots_loop = loop
+        return self._probe_slots
+
     async def probe(self, game_id: str) -> GameSummary:
         """Meta and state of one game (one LIST + GET master + GET meta.json if listed).
 
         Storage errors other than a missing master propagate (``AccessDenied``,
         ``Unreachable``...): they say nothing about the game itself.
         """
-        async with self._probe_slots:
+        async with self._slots():
             prefix = f"{GAMES_PREFIX}{game_id}/"
             listing = await self.storage.list_all(prefix, delimiter="/")
             top = {o.key: o for o in listing.objects}

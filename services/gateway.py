@@ -122,6 +122,14 @@ class PlaybackGateway:
             raise translate_error(exc, key) from exc
 
 
+def _status_of(exc: BaseException) -> int | None:
+    """The HTTP status the store answered (e.g. 416 for an unsatisfiable Range), if any."""
+    cause = exc.__cause__
+    response = getattr(cause, "response", None) or {}
+    status = response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+    return int(status) if status and 400 <= int(status) < 500 else None
+
+
 class _Handler(BaseHTTPRequestHandler):
     gateway: PlaybackGateway
     protocol_version = "HTTP/1.1"
@@ -162,8 +170,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._plain(502, f"store unreachable: {exc}")
             return
         except ServiceError as exc:
-            status = 416 if "InvalidRange" in str(exc) or "Range" in str(exc) else 502
-            self._plain(status, str(exc))
+            self._plain(_status_of(exc) or 502, str(exc))
             return
         meta = answer.get("ResponseMetadata", {})
         status = int(meta.get("HTTPStatusCode", 200))

@@ -12,7 +12,7 @@ import math
 import re
 from dataclasses import dataclass
 from posixpath import dirname, join, normpath
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 import m3u8
 
@@ -30,7 +30,15 @@ _MEDIA_ONLY_TAGS = (
     "#EXT-X-BYTERANGE",
     "#EXT-X-DISCONTINUITY",
 )
-_MULTIVARIANT_ONLY_TAGS = ("#EXT-X-STREAM-INF", "#EXT-X-I-FRAME-STREAM-INF", "#EXT-X-MEDIA:")
+_MULTIVARIANT_ONLY_TAGS = (
+    "#EXT-X-STREAM-INF",
+    "#EXT-X-I-FRAME-STREAM-INF",
+    "#EXT-X-MEDIA:",
+    "#EXT-X-SESSION-DATA",
+    "#EXT-X-SESSION-KEY",
+    "#EXT-X-CONTENT-STEERING",
+)
+_BANDWIDTH_ATTRIBUTE = re.compile(r"(^|,)\s*BANDWIDTH=")
 
 
 @dataclass(frozen=True)
@@ -165,7 +173,7 @@ def _check_structure(text: str, uri: str | None) -> None:
                     )
                 pending_extinf = number
             elif tag == "#EXT-X-STREAM-INF":
-                if "BANDWIDTH=" not in value:
+                if not _BANDWIDTH_ATTRIBUTE.search(value):
                     fail("EXT-X-STREAM-INF without BANDWIDTH (RFC 8216 §4.3.4.2)", number)
                 pending_stream_inf = number
             elif tag == "#EXT-X-ENDLIST":
@@ -276,12 +284,13 @@ def _variant(playlist: m3u8.Playlist) -> Variant:
 
 def resolve_key(playlist_key: str, uri: str) -> str | None:
     """The bucket key a playlist URI points to, resolved against the playlist's own key
-    (RFC 8216 §4.1: relative URIs resolve against the playlist). None for absolute URLs."""
+    (RFC 8216 §4.1: relative URIs resolve against the playlist). The path is
+    percent-decoded, as the gateway decodes request paths. None for absolute URLs."""
     if urlsplit(uri).scheme or uri.startswith("//"):
         return None
-    if uri.startswith("/"):
-        return normpath(uri.split("?", 1)[0].split("#", 1)[0].lstrip("/"))
-    path = uri.split("?", 1)[0].split("#", 1)[0]
+    path = unquote(uri.split("?", 1)[0].split("#", 1)[0])
+    if path.startswith("/"):
+        return normpath(path.lstrip("/"))
     return normpath(join(dirname(playlist_key), path))
 
 

@@ -355,10 +355,6 @@ def test_resolve_key(playlist_key: str, uri: str, expected: str | None) -> None:
     assert resolve_key(playlist_key, uri) == expected
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: resolve_key does not percent-decode, the gateway does (services/hls.py)",
-)
 def test_resolve_key_percent_decodes_like_the_gateway() -> None:
     assert resolve_key("games/g1/master.m3u8", "seg%2001.m4s") == "games/g1/seg 01.m4s"
 
