@@ -222,6 +222,7 @@ class Player(QObject):
         "decoder-frame-drop-count",
         "track-list",
         "demuxer-cache-state",
+        "vid",
     )
 
     def __init__(
@@ -301,6 +302,7 @@ class Player(QObject):
         self._reported: set[str] = set()
         self._render_client: RenderClient | None = None
         self._render_context: Any = None
+        self._video_rearm = False
         self._load_started: float | None = None
         # load() calls whose start-file event has not arrived yet: events and property
         # values seen meanwhile belong to the previous file and are ignored.
@@ -380,7 +382,17 @@ class Player(QObject):
         ctx = self._mpv_module.MpvRenderContext(self._mpv, api_type, **params)
         self._render_client = client
         self._render_context = ctx
+        # libmpv disables video (vid=no) when the render context it used is freed, or when
+        # a file starts without one; that may happen before or after this call.
+        self._video_rearm = True
+        if self._source is not None:
+            self._reselect_video()
         return ctx
+
+    def _reselect_video(self) -> None:
+        # Setting "auto" alone is a no-op when the option already says "auto".
+        self._command("set", "vid", "no")
+        self._command("set", "vid", "auto")
 
     def forget_render_context(self, client: RenderClient) -> None:
         """Called by a widget after it freed its render context itself."""
@@ -624,6 +636,12 @@ class Player(QObject):
             if paused != self._paused:
                 self._paused = paused
                 self.pause_changed.emit(paused)
+        elif name == "vid":
+            if value is False and self._video_rearm and self._render_context is not None:
+                tracks = self._props.get("track-list") or []
+                if self._source is not None and any(t.get("type") == "video" for t in tracks):
+                    self._video_rearm = False  # once per render context: no retry loop
+                    self._reselect_video()
         elif not self._loads_pending:  # else: a value of the file being replaced
             self._apply_timing(name, value)
 

@@ -21,6 +21,7 @@ import logging
 import os
 from typing import Any
 
+import shiboken6
 from PySide6.QtCore import QObject, QRect, QSize, Qt, Signal, Slot
 from PySide6.QtGui import (
     QColor,
@@ -130,7 +131,8 @@ class MpvSoftwareWidget(QWidget):
         ctx, self._ctx = self._ctx, None
         if ctx is None:
             return
-        ctx.update_cb = None
+        # Do not reset ctx.update_cb first: python-mpv would drop the old ctypes thunk
+        # while mpv's thread may be calling it (segfault). free() stops the callbacks.
         ctx.free()
         self._player.forget_render_context(self)
 
@@ -225,6 +227,56 @@ class MpvSoftwareWidget(QWidget):
         return self._image.copy() if self._image is not None and self._frames else QImage()
 
 
+class _GLRenderHolder:
+    """Owns the mpv OpenGL render context of one :class:`MpvGLWidget`.
+
+    A plain Python object, so it still works while the widget's C++ part is being
+    destroyed (PySide invalidates the widget wrapper before ``~QOpenGLWidget`` deletes
+    the GL context and emits ``aboutToBeDestroyed``). It frees the render context with
+    the widget's GL context current on a private offscreen surface.
+    """
+
+    def __init__(self, player: Player, client: Any, ctx: Any, gl_context: QOpenGLContext):
+        self.player = player
+        self.client = client
+        self.ctx = ctx
+        self.gl_context = gl_context
+        # PySide invalidates the context's wrapper as soon as its destructor starts, i.e.
+        # before it emits aboutToBeDestroyed: keep the address to re-wrap it then.
+        self.gl_context_address = int(shiboken6.getCppPointer(gl_context)[0])
+        self.surface = QOffscreenSurface()
+        self.surface.setFormat(gl_context.format())
+        self.surface.create()
+
+    def free(self) -> None:
+        """Free the render context (idempotent)."""
+        ctx, self.ctx = self.ctx, None
+        if ctx is None:
+            return
+        # Another widget's initializeGL may be running (it asked the player for the render
+        # context): restore whatever context was current when done.
+        previous = QOpenGLContext.currentContext()
+        previous_surface = previous.surface() if previous is not None else None
+        gl_context = self.gl_context
+        if not shiboken6.isValid(gl_context):  # inside ~QOpenGLContext (still usable)
+            gl_context = shiboken6.wrapInstance(self.gl_context_address, QOpenGLContext)
+        current = False
+        try:
+            current = bool(gl_context.makeCurrent(self.surface))
+        except RuntimeError as exc:
+            log.warning("freeing the mpv render context without its GL context: %s", exc)
+        try:
+            # Do not reset ctx.update_cb first (see MpvSoftwareWidget); free() stops it.
+            ctx.free()
+        finally:
+            if current:
+                gl_context.doneCurrent()
+            if previous is not None and previous_surface is not None:
+                previous.makeCurrent(previous_surface)
+            self.surface.destroy()
+            self.player.forget_render_context(self.client)
+
+
 class MpvGLWidget(QOpenGLWidget):
     """Shows the player's video with libmpv's OpenGL render API in a ``QOpenGLWidget``.
 
@@ -245,6 +297,7 @@ class MpvGLWidget(QOpenGLWidget):
         super().__init__(parent)
         self._player = player
         self._ctx: Any = None
+        self._holder: _GLRenderHolder | None = None
         self._frames = 0
         self._pending = False
         self._proc_fn: Any = None
@@ -292,8 +345,12 @@ class MpvGLWidget(QOpenGLWidget):
             log.error("mpv OpenGL render context failed: %s", exc)
             return
         self._ctx.update_cb = self._bridge.updated.emit
+        holder = _GLRenderHolder(self._player, self, self._ctx, self.context())
+        self._holder = holder
+        # A lambda (held strongly by the connection), not a method of this widget: the
+        # signal fires while the widget is being destroyed.
         self.context().aboutToBeDestroyed.connect(
-            self.release_render_context, Qt.ConnectionType.DirectConnection
+            lambda: holder.free(), Qt.ConnectionType.DirectConnection
         )
 
     def paintGL(self) -> None:  # noqa: N802 - Qt override
@@ -330,22 +387,10 @@ class MpvGLWidget(QOpenGLWidget):
 
     def release_render_context(self) -> None:
         """Free the render context with the GL context current (idempotent)."""
-        ctx, self._ctx = self._ctx, None
-        if ctx is None:
-            return
-        ctx.update_cb = None
-        current = False
-        try:
-            self.makeCurrent()
-            current = True
-        except RuntimeError:  # the C++ widget is already gone
-            pass
-        try:
-            ctx.free()
-        finally:
-            if current:
-                self.doneCurrent()
-            self._player.forget_render_context(self)
+        self._ctx = None
+        holder, self._holder = self._holder, None
+        if holder is not None:
+            holder.free()
 
 
 VideoWidget = MpvGLWidget | MpvSoftwareWidget

@@ -1,7 +1,8 @@
 """Media fixtures for the player tests: the demo clip as fMP4 HLS over loopback HTTP.
 
 Not a ``conftest.py`` (that one belongs to the shared test set-up): test modules import
-these fixtures explicitly, e.g. ``from tests.conftest_media import hls_clip, hls_server``.
+these fixtures explicitly: ``from tests.conftest_media import hls_clip_fixture,
+hls_server_fixture  # noqa: F401`` makes the ``hls_clip`` and ``hls_server`` fixtures available.
 
 * ``hls_clip`` (session): ``resources/demo/bbb_trailer.mp4`` packaged once with the pinned
   ffmpeg (``imageio_ffmpeg``) into fMP4 HLS (``init.mp4``, ``seg_%05d.m4s``,
@@ -107,8 +108,8 @@ def parse_media_playlist(text: str) -> tuple[str, tuple[tuple[str, float], ...]]
     return init, tuple(segments)
 
 
-@pytest.fixture(scope="session")
-def hls_clip(tmp_path_factory: pytest.TempPathFactory) -> HlsClip:
+@pytest.fixture(scope="session", name="hls_clip")
+def hls_clip_fixture(tmp_path_factory: pytest.TempPathFactory) -> HlsClip:
     """The demo clip packaged as fMP4 HLS (4 s target, video copied) in a temp dir."""
     import imageio_ffmpeg
 
@@ -153,8 +154,8 @@ def hls_clip(tmp_path_factory: pytest.TempPathFactory) -> HlsClip:
     return HlsClip(directory=out, init_name=init, segments=segments)
 
 
-@pytest.fixture(scope="session")
-def hls_server(hls_clip: HlsClip) -> Iterator[HlsServer]:
+@pytest.fixture(scope="session", name="hls_server")
+def hls_server_fixture(hls_clip: HlsClip) -> Iterator[HlsServer]:
     """Serve ``hls_clip`` on 127.0.0.1 (random port) from a background thread."""
     requests: list[str] = []
     directory = str(hls_clip.directory)

@@ -17,7 +17,7 @@ from collections.abc import Iterator  # noqa: E402
 from dataclasses import dataclass  # noqa: E402
 
 import pytest  # noqa: E402
-from PySide6.QtCore import QEvent, Qt  # noqa: E402
+from PySide6.QtCore import QCoreApplication, QEvent, Qt  # noqa: E402
 from PySide6.QtGui import QKeyEvent  # noqa: E402
 from PySide6.QtWidgets import QApplication, QWidget  # noqa: E402
 
@@ -38,7 +38,11 @@ from services.playback import (  # noqa: E402
     edl_quote,
     media_source,
 )
-from tests.conftest_media import HlsServer, hls_clip, hls_server  # noqa: E402, F401
+from tests.conftest_media import (  # noqa: E402, F401 - fixtures hls_clip, hls_server
+    HlsServer,
+    hls_clip_fixture,
+    hls_server_fixture,
+)
 
 FRAME = 1 / 24  # the demo clip is 24 fps
 CLIP_SECONDS = 55.125
@@ -214,11 +218,13 @@ def test_frame_step_and_back_step_move_exactly_one_frame(qtbot, rig: Rig, hls_se
     print(f"\nframe step: {(time.monotonic() - t0) * 1000:.0f} ms")
     assert rig.player.position - p0 == pytest.approx(FRAME, abs=1e-3)
     qtbot.waitUntil(lambda: rig.widget.frames_rendered > frames0, timeout=5_000)
-    assert rig.player.paused
+    # mpv steps by unpausing for one frame: the pause property goes False, then True.
+    qtbot.waitUntil(lambda: rig.player.paused, timeout=5_000)
+    assert rig.player.position - p0 == pytest.approx(FRAME, abs=1e-3)  # still one frame
 
     rig.player.frame_back_step()
     qtbot.waitUntil(lambda: abs(rig.player.position - p0) < 1e-3, timeout=5_000)
-    assert rig.player.paused
+    qtbot.waitUntil(lambda: rig.player.paused, timeout=5_000)
 
 
 def test_stats_report_size_codec_and_fps(qtbot, rig: Rig, hls_server: HlsServer):
@@ -284,6 +290,39 @@ def test_multivariant_refuses_seeks_outside_the_cache(qtbot, rig: Rig, hls_serve
     qtbot.waitUntil(lambda: rig.player.stats.variant is not None, timeout=5_000)
     variant = rig.player.stats.variant
     assert (variant.width, variant.height, variant.count) == (1280, 720, 1)
+
+
+def test_a_new_video_widget_takes_over_while_playing(qtbot, hls_server: HlsServer):
+    player = Player()
+    try:
+        old = MpvSoftwareWidget(player)
+        old.show()
+        player.load(hls_server.media())
+        qtbot.waitUntil(lambda: old.frames_rendered >= 3, timeout=10_000)
+        # The panel is rebuilt: the old widget goes away, a new one is created mid-playback.
+        # (libmpv disables video when its render context is freed; the player re-enables it.)
+        old.release_render_context()
+        old.deleteLater()
+        QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+        new = MpvSoftwareWidget(player)
+        qtbot.addWidget(new)
+        new.show()
+        qtbot.waitUntil(lambda: new.frames_rendered >= 5, timeout=10_000)
+    finally:
+        player.shutdown()
+
+
+def test_shutdown_after_the_widget_was_deleted(qtbot, hls_server: HlsServer):
+    player = Player()
+    widget = MpvSoftwareWidget(player)
+    widget.show()
+    player.load(hls_server.media())
+    qtbot.waitUntil(lambda: widget.frames_rendered >= 3, timeout=10_000)
+    widget.deleteLater()
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+    qtbot.wait(200)  # mpv keeps calling back meanwhile; nothing may crash
+    player.shutdown()
+    assert player.is_shut_down
 
 
 def test_shutdown_is_idempotent_and_later_calls_are_no_ops(qtbot, hls_server: HlsServer):

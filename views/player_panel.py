@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from player.keys import PlayerKeyHandler
 from views.formatting import human_duration
 
 SLIDER_STEPS = 10_000
@@ -70,6 +71,9 @@ class PlayerPanel(QWidget):
 
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         video.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
+        self.keys = PlayerKeyHandler(player, self, on_toggle_stats=self.toggle_stats)
+        for widget in (self, video, self.slider):
+            widget.installEventFilter(self.keys)
         self.slider.sliderPressed.connect(lambda: setattr(self, "_dragging", True))
         self.slider.sliderReleased.connect(self._seek_to_slider)
         self.slider.actionTriggered.connect(self._on_slider_action)
@@ -123,8 +127,3 @@ class PlayerPanel(QWidget):
         self._dragging = False
         self.player.seek_fraction(self.slider.sliderPosition() / SLIDER_STEPS)
 
-    def keyPressEvent(self, event) -> None:  # noqa: N802
-        from player.keys import handle_key
-
-        if not handle_key(self.player, event, on_stats=self.toggle_stats):
-            super().keyPressEvent(event)
