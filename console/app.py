@@ -130,7 +130,9 @@ async def build_console(app: QApplication, profile: str | None = None) -> Consol
 
     def play(rendition) -> None:
         try:
-            player.load(catalog.playback_source(rendition))
+            shown = detail_panel.detail
+            game = f"{shown.summary.title} ({shown.summary.id})" if shown else ""
+            player.load(catalog.playback_source(rendition, game))
         except Exception as exc:  # a refused rendition is shown, never raised to Qt
             window.show_error(describe(exc))
 

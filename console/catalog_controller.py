@@ -102,7 +102,7 @@ class CatalogController(QObject):
         self.game_probed.emit(detail.summary)
         self.status.emit(f"{game_id}: {detail.summary.state or '?'} — {detail.summary.reason}")
 
-    def playback_source(self, rendition: Rendition) -> PlaybackSource:
+    def playback_source(self, rendition: Rendition, game_title: str = "") -> PlaybackSource:
         """What the player loads for ``rendition`` through the gateway.
 
         Media playlists become an mpv EDL of their init section and segments (seekable
@@ -114,8 +114,9 @@ class CatalogController(QObject):
         if playlist is None:
             raise ServiceError(f"{rendition.playlist_key} cannot be played: {rendition.error}")
         url = gateway.url_for(rendition.playlist_key)
+        title = f"{game_title} — {rendition.name}" if game_title else rendition.name
         if not isinstance(playlist, MediaPlaylist):
-            return PlaybackSource(url=url, title=rendition.name, duration=None,
+            return PlaybackSource(url=url, title=title, duration=None,
                                   kind="multivariant", playlist_url=url)
         if rendition.missing:
             raise ServiceError(
@@ -131,7 +132,7 @@ class CatalogController(QObject):
         segments = [(absolute(s.uri), s.duration) for s in playlist.segments]
         return PlaybackSource(
             url=edl_for_segments(init, segments),
-            title=rendition.name,
+            title=title,
             duration=playlist.duration,
             kind="media",
             playlist_url=url,

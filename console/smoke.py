@@ -66,7 +66,9 @@ async def smoke(screenshot: str, profile: str | None) -> str:
         if rendition is None:
             raise SmokeFailure(f"{candidates[0].id} has no playable rendition")
         video = window.player_panel.video
-        player.load(catalog.playback_source(rendition))
+        window.detail_panel.show_detail(details[-1])
+        player.load(catalog.playback_source(rendition, candidates[0].title))
+        window.player_panel.toggle_stats()
         await wait_for(lambda: video.frames_rendered > 0, 30, "the first frame")
         await asyncio.sleep(2.0)
         duration = player.duration or 0.0

@@ -383,8 +383,8 @@ class Player(QObject):
         self._render_client = client
         self._render_context = ctx
         # libmpv disables video (vid=no) when the render context it used is freed, or when
-        # a file starts without one; that may happen before or after this call.
-        self._video_rearm = True
+        # a file starts without one: re-select the video track now, and once more if the
+        # core only disables it after this call (see _on_property "vid").
         if self._source is not None:
             self._reselect_video()
         return ctx
@@ -399,6 +399,7 @@ class Player(QObject):
         if self._render_client is client:
             self._render_client = None
             self._render_context = None
+            self._video_rearm = self._source is not None
 
     # ------------------------------------------------------------------ commands
     def load(self, source: PlaybackSource, start: float = 0.0) -> None:
@@ -417,6 +418,7 @@ class Player(QObject):
             log.warning("Player.load() without a video widget: video will be disabled")
         self._source = source
         self._reset_state()
+        self._video_rearm = False
         self._load_started = time.monotonic()
         self._loads_pending += 1
         self._generation += 1

@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 from services.catalog import GameState, GameSummary
 
 COLUMNS = ("State", "Game", "League", "Date", "ID")
+ID_COLUMN_WIDTH = 200
 STATE_COLOURS = {
     GameState.V1: QColor("#5b7083"),
     GameState.PARTIAL: QColor("#d08c00"),
@@ -76,6 +77,8 @@ class GameTableModel(QAbstractTableModel):
             if column == 0:
                 return game.state.value if game.state else "…"
             return (None, game.title, game.league, game.date, game.id)[column]
+        if role == Qt.ItemDataRole.ToolTipRole and column in (1, 4):
+            return f"{game.title}\n{game.id}"
         if role == Qt.ItemDataRole.ForegroundRole and column == 0 and game.state:
             return STATE_COLOURS[game.state]
         if role == Qt.ItemDataRole.ToolTipRole:
@@ -178,6 +181,8 @@ class CatalogPanel(QWidget):
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(4, QHeaderView.ResizeMode.Interactive)
+        header.resizeSection(4, ID_COLUMN_WIDTH)
         header.setStretchLastSection(False)
 
         bar = QHBoxLayout()

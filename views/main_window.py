@@ -83,7 +83,7 @@ class MainWindow(QMainWindow):
         main.addWidget(right)
         main.setStretchFactor(0, 2)
         main.setStretchFactor(1, 3)
-        main.setSizes([520, 900])
+        main.setSizes([640, 800])
 
         central = QWidget()
         layout = QVBoxLayout(central)

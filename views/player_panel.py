@@ -4,11 +4,12 @@ stats overlay and mpv-like keys. It drives a ``player.controller.Player`` it is 
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QFontDatabase
+from PySide6.QtGui import QFontDatabase, QIcon
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QSlider,
+    QStyle,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -42,15 +43,26 @@ class PlayerPanel(QWidget):
         self.stats.setObjectName("stats")
         self.stats.setVisible(False)
 
-        self.play_button = self._button("▶", "Play/pause (Space)", player.toggle_pause)
-        back = self._button("⏮", "One frame back (,)", player.frame_back_step)
-        step = self._button("⏭", "One frame forward (.)", player.frame_step)
+        icons = QStyle.StandardPixmap
+        self._play_icon = self.style().standardIcon(icons.SP_MediaPlay)
+        self._pause_icon = self.style().standardIcon(icons.SP_MediaPause)
+        self.play_button = self._button(self._play_icon, "Play/pause (Space)", player.toggle_pause)
+        back = self._button(
+            self.style().standardIcon(icons.SP_MediaSeekBackward),
+            "One frame back (,)",
+            player.frame_back_step,
+        )
+        step = self._button(
+            self.style().standardIcon(icons.SP_MediaSeekForward),
+            "One frame forward (.)",
+            player.frame_step,
+        )
         self.slider = QSlider(Qt.Orientation.Horizontal)
         self.slider.setRange(0, SLIDER_STEPS)
         self.slider.setToolTip("Seek (exact)")
         self.time_label = QLabel("--:-- / --:--")
         self.time_label.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
-        stats_button = self._button("ⓘ", "Statistics overlay (I)", self.toggle_stats)
+        stats_button = self._button("Stats", "Statistics overlay (I)", self.toggle_stats)
 
         transport = QHBoxLayout()
         for widget in (self.play_button, back, step):
@@ -83,9 +95,12 @@ class PlayerPanel(QWidget):
         player.loaded.connect(self._on_loaded)
         player.stats_changed.connect(self._on_stats)
 
-    def _button(self, text: str, tip: str, slot) -> QToolButton:
+    def _button(self, face: QIcon | str, tip: str, slot) -> QToolButton:
         button = QToolButton()
-        button.setText(text)
+        if isinstance(face, QIcon):
+            button.setIcon(face)
+        else:
+            button.setText(face)
         button.setToolTip(tip)
         button.setAutoRaise(True)
         button.clicked.connect(slot)
@@ -109,15 +124,22 @@ class PlayerPanel(QWidget):
             self.slider.blockSignals(False)
 
     def _on_pause(self, paused: bool) -> None:
-        self.play_button.setText("▶" if paused else "⏸")
+        self.play_button.setIcon(self._play_icon if paused else self._pause_icon)
 
     def _on_stats(self, stats) -> None:
-        fps = f"{stats.fps:.3f}" if stats.fps else "?"
-        bitrate = f"{stats.video_bitrate_bps / 1e6:.2f} Mb/s" if stats.video_bitrate_bps else "?"
-        self.stats.setText(
-            f"{stats.width}x{stats.height}  {stats.video_codec or '?'}  {fps} fps  {bitrate}  "
-            f"dropped {stats.dropped_frames}  variant {stats.variant or '-'}"
+        fps = f"{stats.fps:.3f} fps" if stats.fps else "fps —"
+        bitrate = (
+            f"{stats.video_bitrate_bps / 1e6:.2f} Mb/s" if stats.video_bitrate_bps else "bitrate —"
         )
+        parts = [
+            f"{stats.width}x{stats.height}" if stats.width else "size —",
+            stats.video_codec or "codec —",
+            fps,
+            bitrate,
+            f"dropped {stats.dropped_frames}",
+            f"variant {stats.variant}" if stats.variant else "single rendition",
+        ]
+        self.stats.setText("  ·  ".join(parts))
 
     def _on_slider_action(self, _action: int) -> None:
         if not self._dragging:
