@@ -137,9 +137,10 @@ class PlayerPanel(QWidget):
             fps,
             bitrate,
             f"dropped {stats.dropped_frames}",
-            f"variant {stats.variant}" if stats.variant else "single rendition",
+            f"variant {stats.variant.label}" if stats.variant else "single rendition",
+            f"cache {stats.cache_seconds:.1f} s" if stats.cache_seconds is not None else "",
         ]
-        self.stats.setText("  ·  ".join(parts))
+        self.stats.setText("  ·  ".join(p for p in parts if p))
 
     def _on_slider_action(self, _action: int) -> None:
         if not self._dragging:
