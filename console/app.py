@@ -11,10 +11,11 @@ import asyncio
 import locale
 import logging
 import os
+import signal
 import sys
 from dataclasses import dataclass
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtWidgets import QApplication
 
 from console import __version__
@@ -158,7 +159,8 @@ def run_gui(profile: str | None = None) -> int:
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
     closed = asyncio.Event()
-    app.aboutToQuit.connect(closed.set)
+    # not aboutToQuit: qasync's run_until_complete ends each run with QApplication.exit()
+    app.lastWindowClosed.connect(closed.set)
     with loop:
         try:
             console = loop.run_until_complete(build_console(app, profile))
@@ -166,6 +168,12 @@ def run_gui(profile: str | None = None) -> int:
             log.exception("start-up failed")
             print(f"The console could not start: {describe(exc)}", file=sys.stderr)
             return 1
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, lambda *_: console.window.close())
+        # Python runs signal handlers only between bytecodes: wake it up regularly
+        wake = QTimer(interval=250)
+        wake.timeout.connect(lambda: None)
+        wake.start()
         loop.run_until_complete(closed.wait())
         console.close()
     return 0

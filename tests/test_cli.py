@@ -73,3 +73,34 @@ def test_catalog_list_on_the_demo_stack_in_a_subprocess(tmp_path: Path):
         assert status.returncode == 0 and "127.0.0.1" in status.stdout
     finally:
         run("demo", "stop")
+
+
+def test_gui_stays_open_until_its_window_closes(tmp_path: Path):
+    """`python main.py` on the demo stack keeps running (regression: qasync's
+    run_until_complete ends with QApplication.exit(), which once closed the console at
+    once) and exits 0 on SIGTERM."""
+    import signal
+    import time
+
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "VIDEO_OPS_AUDIO": "null",
+           "VIDEO_OPS_DATA_DIR": str(tmp_path / "data"),
+           "VIDEO_OPS_CONFIG_DIR": str(tmp_path / "config"),
+           "VIDEO_OPS_DEMO_IDLE_SECONDS": "1"}
+    gui = subprocess.Popen([sys.executable, "main.py"], cwd=PROJECT, env=env,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        log = tmp_path / "data" / "console.log"
+        while time.monotonic() < deadline and gui.poll() is None:
+            if log.exists() and (tmp_path / "data" / "demo" / "stack.json").exists():
+                break
+            time.sleep(0.5)
+        time.sleep(3)
+        assert gui.poll() is None, gui.communicate()[1][-2000:]
+        gui.send_signal(signal.SIGTERM)
+        assert gui.wait(timeout=30) == 0
+    finally:
+        if gui.poll() is None:
+            gui.kill()
+        subprocess.run([sys.executable, "main.py", "demo", "stop"], cwd=PROJECT, env=env,
+                       capture_output=True, timeout=60)
