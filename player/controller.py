@@ -446,8 +446,11 @@ class Player(QObject):
         """Resume playback; at the end of the source, restart from the beginning."""
         if self._mpv is None:
             return
-        if self._eof:
-            self.seek(0.0)
+        if self._eof and self._source is not None:
+            if self._seek_allowed(0.0, report=False):
+                self.seek(0.0)
+            else:  # multivariant: the start left the cache; reopen instead
+                self.load(self._source)
         self._command("set", "pause", "no")
 
     def pause(self) -> None:
@@ -587,7 +590,7 @@ class Player(QObject):
             self._duration = seconds
             self.duration_changed.emit(seconds)
 
-    def _seek_allowed(self, target: float) -> bool:
+    def _seek_allowed(self, target: float, report: bool = True) -> bool:
         if self._source is None or self._source.kind != "multivariant":
             return True
         state = self._props.get("demuxer-cache-state") or {}
@@ -597,6 +600,8 @@ class Player(QObject):
                 continue
             if start - _CACHE_EDGE_TOLERANCE <= target <= end + _CACHE_EDGE_TOLERANCE:
                 return True
+        if not report:
+            return False
         self.error.emit(
             f"Cannot seek to {_clock(target)} in the adaptive stream: that part is not "
             "buffered yet (libmpv cannot seek outside its cache in fMP4 HLS). "

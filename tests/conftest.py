@@ -127,3 +127,13 @@ def upload_game(config: StorageConfig, game_id: str, hls_dir: Path, *, meta: dic
         client.put_object(Bucket=config.bucket, Key=key, Body=json.dumps(meta).encode())
         keys.append(key)
     return keys
+
+
+@pytest.fixture
+def qloop(qapp):
+    """A qasync loop driven by pytest-qt's event processing, removed after the test."""
+    from tests.gui_support import install_loop, uninstall_loop
+
+    loop = install_loop(qapp)
+    yield loop
+    uninstall_loop(loop)

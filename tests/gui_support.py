@@ -14,11 +14,21 @@ from services.storage import StorageConfig
 def install_loop(qapp) -> qasync.QEventLoop:
     """A qasync loop that runs while pytest-qt spins Qt (``already_running=True``).
 
+    Pair it with ``uninstall_loop`` (the ``qloop`` fixture does): the loop marks itself as
+    the running loop, and later ``asyncio.run`` calls would refuse to start.
     PLATFORM.md: its teardown must not call ``loop.stop()`` (that quits the QApplication).
     """
     loop = qasync.QEventLoop(qapp, already_running=True)
     asyncio.set_event_loop(loop)
     return loop
+
+
+def uninstall_loop(loop: qasync.QEventLoop) -> None:
+    """Cancel what is left on ``loop`` and clear it as the running and current loop."""
+    for task in asyncio.all_tasks(loop):
+        task.cancel()
+    asyncio.events._set_running_loop(None)
+    asyncio.set_event_loop(None)
 
 
 def make_profile(name: str, config: StorageConfig) -> Profile:

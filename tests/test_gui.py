@@ -8,7 +8,7 @@ import pytest
 from console.app import build_console, display_problem, make_application
 from services.catalog import GameState
 from tests.conftest import s3_client, upload_game
-from tests.gui_support import install_loop, make_profile, run_task
+from tests.gui_support import make_profile, run_task
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -17,7 +17,7 @@ META = {"title": "Chiefs at Bills", "league": "NFL", "date": "2026-11-16",
 
 
 @pytest.fixture
-def console(qapp, qtbot, storage_config, v1_hls_dir, shared_dir):
+def console(qapp, qloop, qtbot, storage_config, v1_hls_dir, shared_dir):
     upload_game(storage_config, "nfl-good", v1_hls_dir, meta=META)
     upload_game(storage_config, "nba-missing", v1_hls_dir, skip=("seg_00002.m4s",),
                 meta={**META, "league": "NBA", "title": "Missing segment"})
@@ -31,7 +31,6 @@ def console(qapp, qtbot, storage_config, v1_hls_dir, shared_dir):
     client.put_object(Bucket=storage_config.bucket, Key="games/mls-malformed/master.m3u8",
                       Body=malformed)
     make_profile("gui-test", storage_config)
-    install_loop(qapp)
     app = make_application()
     built = run_task(qtbot, build_console(app, "gui-test"))
     panel = built.window.catalog_panel
