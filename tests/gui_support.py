@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from concurrent.futures import ThreadPoolExecutor
 
 import qasync
 
@@ -19,6 +20,7 @@ def install_loop(qapp) -> qasync.QEventLoop:
     PLATFORM.md: its teardown must not call ``loop.stop()`` (that quits the QApplication).
     """
     loop = qasync.QEventLoop(qapp, already_running=True)
+    loop.set_default_executor(ThreadPoolExecutor(max_workers=4, thread_name_prefix="qloop"))
     asyncio.set_event_loop(loop)
     return loop
 
@@ -27,6 +29,10 @@ def uninstall_loop(loop: qasync.QEventLoop) -> None:
     """Cancel what is left on ``loop`` and clear it as the running and current loop."""
     for task in asyncio.all_tasks(loop):
         task.cancel()
+    # a qasync loop started with already_running=True cannot be closed: free its executor
+    executor = getattr(loop, "_QEventLoop__default_executor", None)
+    if executor is not None:
+        executor.shutdown(wait=False, cancel_futures=True)
     asyncio.events._set_running_loop(None)
     asyncio.set_event_loop(None)
 
