@@ -19,7 +19,7 @@ test: setup
 	QT_QPA_PLATFORM=offscreen $(VPY) -m pytest
 
 smoke: setup
-	xvfb-run -a -s "-screen 0 1600x1000x24" $(VPY) main.py smoke --screenshot smoke.png
+	VIDEO_OPS_AUDIO=null xvfb-run -a -s "-screen 0 1600x1000x24" $(VPY) main.py smoke --screenshot smoke.png
 
 bench: setup
 	QT_QPA_PLATFORM=offscreen $(VPY) -m pytest tests/benchmarks -p no:cacheprovider \
