@@ -146,18 +146,30 @@ async def build_console(app: QApplication, profile: str | None = None) -> Consol
     return Console(app, context, catalog, player, window)
 
 
-def run_gui(profile: str | None = None) -> int:
-    """Open the console; returns the process exit code."""
+def start_gui_loop():
+    """Check the display, log to the data dir, create the application and its qasync loop.
+
+    Returns ``(app, loop)``, or None after printing why there is no usable display.
+    """
     problem = display_problem()
     if problem:
         print(problem, file=sys.stderr)
-        return 2
+        return None
     setup_logging()
     import qasync
 
     app = make_application()
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
+    return app, loop
+
+
+def run_gui(profile: str | None = None) -> int:
+    """Open the console; returns the process exit code (2: no display, 1: start failed)."""
+    started = start_gui_loop()
+    if started is None:
+        return 2
+    app, loop = started
     closed = asyncio.Event()
     # not aboutToQuit: qasync's run_until_complete ends each run with QApplication.exit()
     app.lastWindowClosed.connect(closed.set)

@@ -12,7 +12,7 @@ import sys
 import time
 from collections.abc import Callable
 
-from console.app import build_console, display_problem, make_application, setup_logging
+from console.app import build_console, make_application, start_gui_loop
 from console.errors import describe
 from services.catalog import GameDetail, GameState
 
@@ -99,16 +99,10 @@ async def smoke(screenshot: str, profile: str | None) -> str:
 
 def run_smoke(screenshot: str, profile: str | None = None) -> int:
     """CLI wrapper: prints the summary; exit 0 on success, 1 on failure, 2 without display."""
-    problem = display_problem()
-    if problem:
-        print(problem, file=sys.stderr)
+    started = start_gui_loop()
+    if started is None:
         return 2
-    setup_logging()
-    import qasync
-
-    app = make_application()
-    loop = qasync.QEventLoop(app)
-    asyncio.set_event_loop(loop)
+    _app, loop = started
     with loop:
         try:
             print(loop.run_until_complete(smoke(screenshot, profile)))

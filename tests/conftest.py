@@ -49,6 +49,15 @@ class MemoryKeyring(KeyringBackend):
 keyring.set_keyring(MemoryKeyring())
 
 
+def closed_port() -> int:
+    """A port on 127.0.0.1 nobody listens on (bound, then released)."""
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
 @pytest.fixture(scope="session")
 def shared_dir() -> Path:
     """``../shared`` (third-party test media and playlists); skips when absent."""

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from console.cli import main
-from tests.conftest import PROJECT, upload_game
+from tests.conftest import PROJECT, closed_port, upload_game
 from tests.gui_support import make_profile
 
 pytestmark = pytest.mark.timeout(240)
@@ -39,13 +39,9 @@ def test_unknown_profile_is_a_clear_error(capsys):
 
 
 def test_unreachable_endpoint_is_a_clear_error(capsys, moto_endpoint):
-    import socket
-
     from services.storage import StorageConfig
 
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = closed_port()
     make_profile("dead", StorageConfig(f"http://127.0.0.1:{port}", "b", "k", "s"))
     assert main(["--profile", "dead", "catalog", "list"]) == 1
     err = capsys.readouterr().err

@@ -16,15 +16,7 @@ import pytest
 from services.gateway import PlaybackGateway, content_type_for
 from services.hls import MediaPlaylist, parse_playlist
 from services.storage import StorageConfig
-from tests.conftest import s3_client, upload_game
-
-
-def closed_port() -> int:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    sock.close()
-    return port
+from tests.conftest import closed_port, s3_client, upload_game
 
 
 @pytest.fixture

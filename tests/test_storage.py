@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
-import socket
 import time
 from collections.abc import Iterator
 from datetime import datetime
@@ -26,20 +25,13 @@ from services.errors import (
     Unreachable,
 )
 from services.storage import Storage, StorageConfig, translate_error
-from tests.conftest import s3_client, upload_game
+from tests.conftest import closed_port, s3_client, upload_game
 
 
 def run(coro):
     return asyncio.run(coro)
 
 
-def closed_port() -> int:
-    """A port on 127.0.0.1 nobody listens on (bound, then released)."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    sock.close()
-    return port
 
 
 @contextlib.contextmanager
