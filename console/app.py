@@ -8,6 +8,7 @@ shows at once with a "connecting" status so the operator never faces a frozen sc
 from __future__ import annotations
 
 import asyncio
+import gc
 import locale
 import logging
 import os
@@ -142,6 +143,9 @@ async def build_console(app: QApplication, profile: str | None = None) -> Consol
         window.show_status(context.credentials.status)
     window.resize(1440, 900)
     window.show()
+    # start-up objects never die: keep them out of the collector so full collections
+    # (which hold the GIL, also against the GUI thread) stay short
+    gc.freeze()
     catalog.refresh()
     return Console(app, context, catalog, player, window)
 

@@ -20,13 +20,19 @@ from services.playback import PlaybackSource, edl_for_segments
 
 log = logging.getLogger(__name__)
 
+#: concurrent per-game state probes (one LIST + one GET each)
+PROBE_WORKERS = 8
+#: how often probe results reach the views, in seconds
+FLUSH_INTERVAL_S = 0.25
+
 
 class CatalogController(QObject):
     """Lists games page by page, probes their state in the background, loads details.
 
     Signals (all emitted on the GUI thread):
     - ``games_added(list[GameSummary])``: a listing page, states not yet probed;
-    - ``game_probed(GameSummary)``: one game's meta and state are known;
+    - ``games_probed(list[GameSummary])``: a batch of games whose meta and state are known;
+    - ``game_probed(GameSummary)``: one game re-read (after a detail load or a job);
     - ``listing_finished(int, float)``: game count and wall time in seconds;
     - ``detail_loaded(GameDetail)``; ``error(str)``: a readable sentence;
     - ``status(str)``: progress text for the status bar.
@@ -34,6 +40,7 @@ class CatalogController(QObject):
 
     listing_started = Signal()
     games_added = Signal(list)
+    games_probed = Signal(list)
     game_probed = Signal(object)
     listing_finished = Signal(int, float)
     detail_loaded = Signal(object)
@@ -62,23 +69,53 @@ class CatalogController(QObject):
         started = time.perf_counter()
         self.listing_started.emit()
         count = 0
-        probes: list[asyncio.Task] = []
+        queue: asyncio.Queue[str] = asyncio.Queue()
+        probed: list[GameSummary] = []
+        helpers = [self._spawn(self._probe_worker(queue, probed)) for _ in range(PROBE_WORKERS)]
+        helpers.append(self._spawn(self._flush_probed(probed, lambda: count)))
         try:
             async for ids in self.context.catalog.iter_game_pages():
                 count += len(ids)
                 self.games_added.emit([GameSummary(id=i, title=i) for i in ids])
                 self.status.emit(f"Listing… {count} games")
-                probes.extend(self._spawn(self._probe(i)) for i in ids)
+                for game_id in ids:
+                    queue.put_nowait(game_id)
             self.listing_finished.emit(count, time.perf_counter() - started)
-            self.status.emit(f"{count} games listed; reading states…")
-            await asyncio.gather(*probes)
+            await queue.join()
+            self._emit_probed(probed)
             self.status.emit(f"{count} games")
-        except asyncio.CancelledError:
-            for probe in probes:
-                probe.cancel()
-            raise
         except ServiceError as exc:
             self.error.emit(describe(exc))
+        finally:
+            for helper in helpers:
+                helper.cancel()
+
+    async def _probe_worker(self, queue: asyncio.Queue[str], probed: list[GameSummary]) -> None:
+        """One of ``PROBE_WORKERS`` coroutines: a bounded pool, not a task per game."""
+        while True:
+            game_id = await queue.get()
+            try:
+                probed.append(await self.context.catalog.probe_or_error(game_id))
+            finally:
+                queue.task_done()
+
+    async def _flush_probed(self, probed: list[GameSummary], total) -> None:
+        """Deliver probe results in batches every ``FLUSH_INTERVAL_S`` (one model update per
+        batch instead of one per game keeps the GUI thread free)."""
+        done = 0
+        while True:
+            await asyncio.sleep(FLUSH_INTERVAL_S)
+            done += len(probed)
+            if self._emit_probed(probed):
+                self.status.emit(f"{total()} games listed; states read: {done}")
+
+    def _emit_probed(self, probed: list[GameSummary]) -> bool:
+        if not probed:
+            return False
+        batch = probed[:]
+        probed.clear()
+        self.games_probed.emit(batch)
+        return True
 
     async def _probe(self, game_id: str) -> None:
         self.game_probed.emit(await self.context.catalog.probe_or_error(game_id))

@@ -156,21 +156,27 @@ class CatalogService:
         return self._probe_slots
 
     async def probe(self, game_id: str) -> GameSummary:
-        """Meta and state of one game (one LIST + GET master + GET meta.json if listed).
+        """Meta and state of one game (one LIST + GET master + GET meta.json if listed),
+        at most ``probe_concurrency`` at a time.
 
         Storage errors other than a missing master propagate (``AccessDenied``,
         ``Unreachable``...): they say nothing about the game itself.
         """
         async with self._slots():
-            prefix = f"{GAMES_PREFIX}{game_id}/"
-            listing = await self.storage.list_all(prefix, delimiter="/")
-            top = {o.key: o for o in listing.objects}
-            has_abr = f"{prefix}abr/" in listing.prefixes
-            summary = GameSummary(id=game_id, title=game_id)
-            if prefix + META in top:
-                summary = await self._with_meta(summary, prefix + META)
-            state, reason = await self._state(prefix, top, has_abr)
-            return replace(summary, state=state, reason=reason)
+            return await self._probe_now(game_id)
+
+    async def _probe_now(self, game_id: str) -> GameSummary:
+        """``probe`` without waiting for a slot (a detail the operator asked for must not
+        queue behind thousands of background probes)."""
+        prefix = f"{GAMES_PREFIX}{game_id}/"
+        listing = await self.storage.list_all(prefix, delimiter="/")
+        top = {o.key: o for o in listing.objects}
+        has_abr = f"{prefix}abr/" in listing.prefixes
+        summary = GameSummary(id=game_id, title=game_id)
+        if prefix + META in top:
+            summary = await self._with_meta(summary, prefix + META)
+        state, reason = await self._state(prefix, top, has_abr)
+        return replace(summary, state=state, reason=reason)
 
     async def _with_meta(self, summary: GameSummary, key: str) -> GameSummary:
         try:
@@ -245,7 +251,7 @@ class CatalogService:
 
         Raises ``NotFound`` when the game has no objects; storage errors propagate.
         """
-        summary = await self.probe(game_id)
+        summary = await self._probe_now(game_id)
         prefix = summary.prefix
         listing = await self.storage.list_all(prefix, delimiter=None)
         if not listing.objects:

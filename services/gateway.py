@@ -19,6 +19,7 @@ import hmac
 import logging
 import mimetypes
 import secrets
+import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -87,7 +88,7 @@ class PlaybackGateway:
         if self._server:
             return self.base_url
         handler = type("GatewayHandler", (_Handler,), {"gateway": self})
-        self._server = ThreadingHTTPServer((self._host, 0), handler)
+        self._server = _QuietServer((self._host, 0), handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(
             target=self._server.serve_forever, name="playback-gateway", daemon=True
@@ -128,6 +129,15 @@ def _status_of(exc: BaseException) -> int | None:
     response = getattr(cause, "response", None) or {}
     status = response.get("ResponseMetadata", {}).get("HTTPStatusCode")
     return int(status) if status and 400 <= int(status) < 500 else None
+
+
+class _QuietServer(ThreadingHTTPServer):
+    """A player closing its connection mid-response is normal, not an error to print."""
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        log.exception("playback gateway request failed")
 
 
 class _Handler(BaseHTTPRequestHandler):

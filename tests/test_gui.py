@@ -4,6 +4,7 @@ the gateway with libmpv (software render offscreen), and bad input shown as mess
 from __future__ import annotations
 
 import pytest
+from PySide6.QtCore import Qt
 
 from console.app import build_console, display_problem, make_application
 from services.catalog import GameState
@@ -66,9 +67,19 @@ def test_catalog_shows_every_state_and_filters(console, qtbot):
     }
     panel = console.window.catalog_panel
     panel.league_box.setCurrentText("NBA")
-    assert panel.proxy.rowCount() == 2
+    assert panel.model.rowCount() == 2
     panel.filter_edit.setText("missing")
-    assert panel.proxy.rowCount() == 1
+    assert panel.model.rowCount() == 1 and panel.model.game(0).id == "nba-missing"
+    assert panel.count_label.text() == "1 of 4 games"
+    panel.filter_edit.clear()
+    panel.league_box.setCurrentIndex(0)
+    panel.table.sortByColumn(4, Qt.SortOrder.AscendingOrder)
+    ids = [panel.model.game(r).id for r in range(panel.model.rowCount())]
+    assert ids == sorted(ids)
+    panel.table.selectRow(1)
+    selected = panel.selected_game_id()
+    panel.table.sortByColumn(4, Qt.SortOrder.DescendingOrder)
+    assert panel.selected_game_id() == selected  # the selection follows its game
     assert "NFL" in console.window.windowTitle() or "gui-test" in console.window.windowTitle()
 
 

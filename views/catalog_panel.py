@@ -6,8 +6,8 @@ from PySide6.QtCore import (
     QAbstractTableModel,
     QModelIndex,
     QPersistentModelIndex,
-    QSortFilterProxyModel,
     Qt,
+    QTimer,
     Signal,
 )
 from PySide6.QtGui import QColor, QGuiApplication, QKeySequence, QShortcut
@@ -27,7 +27,9 @@ from PySide6.QtWidgets import (
 from services.catalog import GameState, GameSummary
 
 COLUMNS = ("State", "Game", "League", "Date", "ID")
-ID_COLUMN_WIDTH = 200
+COLUMN_WIDTHS = {0: 70, 2: 70, 3: 95, 4: 210}
+#: at most one re-sort per this many ms while pages and states stream in
+RESORT_INTERVAL_MS = 1500
 STATE_COLOURS = {
     GameState.V1: QColor("#5b7083"),
     GameState.PARTIAL: QColor("#d08c00"),
@@ -44,15 +46,30 @@ ALL_LEAGUES = "All leagues"
 
 
 class GameTableModel(QAbstractTableModel):
-    """Rows of ``GameSummary``; appended page by page, updated in place when probed."""
+    """All listed games, shown filtered (text, league) and sorted, without a proxy model.
+
+    Filtering and sorting are plain Python over a list (a few ms for 10,000 games); a
+    ``QSortFilterProxyModel`` would call back into Python for every row and comparison
+    and block the GUI thread for tens of ms on each change (benchmark P2).
+    ``rowCount`` is the number of visible rows; ``total`` the number of listed games.
+    """
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
-        self._games: list[GameSummary] = []
+        self._games: dict[str, GameSummary] = {}
+        self._rows: list[GameSummary] = []
         self._row_of: dict[str, int] = {}
+        self._text = ""
+        self._league = ""
+        self._sort_column = 3
+        self._descending = True
+
+    @property
+    def total(self) -> int:
+        return len(self._games)
 
     def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008,N802
-        return 0 if parent.isValid() else len(self._games)
+        return 0 if parent.isValid() else len(self._rows)
 
     def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008,N802
         return 0 if parent.isValid() else len(COLUMNS)
@@ -63,25 +80,23 @@ class GameTableModel(QAbstractTableModel):
         return None
 
     def game(self, row: int) -> GameSummary:
-        return self._games[row]
-
-    def leagues(self) -> list[str]:
-        return sorted({g.league for g in self._games if g.league})
+        """The game shown at visible ``row``."""
+        return self._rows[row]
 
     def data(self, index, role=Qt.ItemDataRole.DisplayRole):
         if not index.isValid():
             return None
-        game = self._games[index.row()]
+        game = self._rows[index.row()]
         column = index.column()
         if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.EditRole):
             if column == 0:
                 return game.state.value if game.state else "…"
             return (None, game.title, game.league, game.date, game.id)[column]
-        if role == Qt.ItemDataRole.ToolTipRole and column in (1, 4):
-            return f"{game.title}\n{game.id}"
         if role == Qt.ItemDataRole.ForegroundRole and column == 0 and game.state:
             return STATE_COLOURS[game.state]
         if role == Qt.ItemDataRole.ToolTipRole:
+            if column in (1, 4):
+                return f"{game.title}\n{game.id}"
             if game.state:
                 return f"{STATE_HELP[game.state]}\n{game.reason}"
             return "state not read yet"
@@ -89,59 +104,102 @@ class GameTableModel(QAbstractTableModel):
             return game.id
         return None
 
-    def clear(self) -> None:
-        self.beginResetModel()
-        self._games.clear()
-        self._row_of.clear()
-        self.endResetModel()
-
-    def add_games(self, games: list[GameSummary]) -> None:
-        fresh = [g for g in games if g.id not in self._row_of]
-        if not fresh:
-            return
-        first = len(self._games)
-        self.beginInsertRows(QModelIndex(), first, first + len(fresh) - 1)
-        for offset, game in enumerate(fresh):
-            self._row_of[game.id] = first + offset
-            self._games.append(game)
-        self.endInsertRows()
-
-    def update_game(self, game: GameSummary) -> None:
-        row = self._row_of.get(game.id)
-        if row is None:
-            self.add_games([game])
-            return
-        self._games[row] = game
-        self.dataChanged.emit(self.index(row, 0), self.index(row, len(COLUMNS) - 1))
-
-
-class GameFilter(QSortFilterProxyModel):
-    """Text (id, title, teams) and league filter over ``GameTableModel``."""
-
-    def __init__(self, parent=None) -> None:
-        super().__init__(parent)
-        self._text = ""
-        self._league = ""
-        self.setSortCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
-
-    def set_text(self, text: str) -> None:
-        self.beginFilterChange()
-        self._text = text.strip().lower()
-        self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
-
-    def set_league(self, league: str) -> None:
-        self.beginFilterChange()
-        self._league = "" if league == ALL_LEAGUES else league
-        self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
-
-    def filterAcceptsRow(self, row: int, parent) -> bool:  # noqa: N802
-        game = self.sourceModel().game(row)
+    def _accepts(self, game: GameSummary) -> bool:
         if self._league and game.league != self._league:
             return False
         if not self._text:
             return True
         hay = f"{game.id} {game.title} {game.home} {game.away} {game.league}".lower()
         return self._text in hay
+
+    def clear(self) -> None:
+        self.beginResetModel()
+        self._games.clear()
+        self._rows.clear()
+        self._row_of.clear()
+        self.endResetModel()
+
+    def add_games(self, games: list[GameSummary]) -> None:
+        """Append new games (visible ones at the end until the next ``rebuild``)."""
+        fresh = [g for g in games if g.id not in self._games]
+        for game in fresh:
+            self._games[game.id] = game
+        shown = [g for g in fresh if self._accepts(g)]
+        if not shown:
+            return
+        first = len(self._rows)
+        self.beginInsertRows(QModelIndex(), first, first + len(shown) - 1)
+        for offset, game in enumerate(shown):
+            self._row_of[game.id] = first + offset
+            self._rows.append(game)
+        self.endInsertRows()
+
+    def update_games(self, games: list[GameSummary]) -> bool:
+        """Replace games by id (unknown ids are added); one ``dataChanged`` per batch.
+        Returns True when a game's visibility changed, so a ``rebuild`` is due."""
+        rows: list[int] = []
+        fresh: list[GameSummary] = []
+        visibility_changed = False
+        for game in games:
+            if game.id not in self._games:
+                fresh.append(game)
+                continue
+            self._games[game.id] = game
+            row = self._row_of.get(game.id)
+            if row is not None:
+                self._rows[row] = game
+                rows.append(row)
+            if (row is not None) != self._accepts(game):
+                visibility_changed = True
+        if rows:
+            last = len(COLUMNS) - 1
+            self.dataChanged.emit(self.index(min(rows), 0), self.index(max(rows), last))
+        if fresh:
+            self.add_games(fresh)
+        return visibility_changed
+
+    def sort(self, column: int, order=Qt.SortOrder.AscendingOrder) -> None:
+        """Called by the view's header: remember the order and rebuild."""
+        if 0 <= column < len(COLUMNS):
+            self._sort_column = column
+            self._descending = order == Qt.SortOrder.DescendingOrder
+            self.rebuild()
+
+    def set_filter(self, text: str | None = None, league: str | None = None) -> None:
+        """Filter by text (id, title, teams; case-insensitive) and/or league."""
+        if text is not None:
+            self._text = text.strip().lower()
+        if league is not None:
+            self._league = "" if league == ALL_LEAGUES else league
+        self.rebuild()
+
+    def rebuild(self) -> None:
+        """Recompute the visible rows (filter, then sort); the selection follows its game."""
+        self.layoutAboutToBeChanged.emit()
+        old_ids = {i: self._rows[i.row()].id for i in self.persistentIndexList()}
+        key = _SORT_KEYS[self._sort_column]
+        self._rows = sorted(
+            (g for g in self._games.values() if self._accepts(g)),
+            key=key,
+            reverse=self._descending,
+        )
+        self._row_of = {g.id: r for r, g in enumerate(self._rows)}
+        moved_from, moved_to = [], []
+        for index, game_id in old_ids.items():
+            row = self._row_of.get(game_id)
+            moved_from.append(index)
+            moved_to.append(self.index(row, index.column()) if row is not None else QModelIndex())
+        self.changePersistentIndexList(moved_from, moved_to)
+        self.layoutChanged.emit()
+
+
+_SORT_KEYS = (
+    lambda g: (g.state.value if g.state else "~", g.id),
+    lambda g: (g.title.lower(), g.id),
+    lambda g: (g.league, g.date, g.id),
+    lambda g: (g.date, g.id),
+    lambda g: g.id,
+)
 
 
 class CatalogPanel(QWidget):
@@ -156,8 +214,6 @@ class CatalogPanel(QWidget):
     def __init__(self, controller, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.model = GameTableModel(self)
-        self.proxy = GameFilter(self)
-        self.proxy.setSourceModel(self.model)
 
         self.filter_edit = QLineEdit(placeholderText="Filter games (id, title, team)…  Ctrl+F")
         self.filter_edit.setClearButtonEnabled(True)
@@ -170,7 +226,7 @@ class CatalogPanel(QWidget):
         self.count_label.setObjectName("muted")
 
         self.table = QTableView()
-        self.table.setModel(self.proxy)
+        self.table.setModel(self.model)
         self.table.setSortingEnabled(True)
         self.table.sortByColumn(3, Qt.SortOrder.DescendingOrder)
         self.table.setSelectionBehavior(QTableView.SelectionBehavior.SelectRows)
@@ -178,12 +234,16 @@ class CatalogPanel(QWidget):
         self.table.setAlternatingRowColors(True)
         self.table.verticalHeader().hide()
         self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        # fixed widths: resize-to-contents re-measures rows through Python on every change
         header = self.table.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
-        header.setSectionResizeMode(4, QHeaderView.ResizeMode.Interactive)
-        header.resizeSection(4, ID_COLUMN_WIDTH)
+        for column, width in COLUMN_WIDTHS.items():
+            header.resizeSection(column, width)
         header.setStretchLastSection(False)
+        self.table.verticalHeader().setDefaultSectionSize(24)
+        self._resort = QTimer(self, singleShot=True, interval=RESORT_INTERVAL_MS)
+        self._resort.timeout.connect(self.model.rebuild)
 
         bar = QHBoxLayout()
         bar.addWidget(self.filter_edit, 1)
@@ -205,48 +265,61 @@ class CatalogPanel(QWidget):
 
         controller.listing_started.connect(self.model.clear)
         controller.games_added.connect(self._on_games_added)
-        controller.game_probed.connect(self._on_probed)
+        controller.games_probed.connect(self._on_probed_batch)
+        controller.game_probed.connect(lambda game: self._on_probed_batch([game]))
 
     def _on_games_added(self, games: list[GameSummary]) -> None:
+        first_page = self.model.total == 0
         self.model.add_games(games)
+        if first_page:
+            self.model.rebuild()  # the first page shows in order at once
+        else:
+            self._schedule_sort()
         self._update_count()
 
-    def _on_probed(self, game: GameSummary) -> None:
-        self.model.update_game(game)
-        if game.league and self.league_box.findText(game.league) < 0:
-            self.league_box.addItem(game.league)
+    def _on_probed_batch(self, games: list[GameSummary]) -> None:
+        if self.model.update_games(games):
+            self.model.rebuild()
+        for league in sorted({g.league for g in games if g.league}):
+            if self.league_box.findText(league) < 0:
+                self.league_box.addItem(league)
+        self._schedule_sort()
         self._update_count()
+
+    def _schedule_sort(self) -> None:
+        if not self._resort.isActive():
+            self._resort.start()
 
     def _update_count(self) -> None:
-        shown, total = self.proxy.rowCount(), self.model.rowCount()
+        shown, total = self.model.rowCount(), self.model.total
         text = f"{shown} of {total} games" if shown != total else f"{total} games"
         self.count_label.setText(text)
 
     def _on_filter(self, text: str) -> None:
-        self.proxy.set_text(text)
+        self.model.set_filter(text=text)
         self._update_count()
 
     def _on_league(self, league: str) -> None:
-        self.proxy.set_league(league)
+        self.model.set_filter(league=league)
         self._update_count()
 
     def _on_current(self, current: QModelIndex, _previous: QModelIndex) -> None:
         if current.isValid():
-            self.game_selected.emit(self.proxy.data(current, Qt.ItemDataRole.UserRole))
+            self.game_selected.emit(self.model.data(current, Qt.ItemDataRole.UserRole))
 
     def selected_game_id(self) -> str | None:
         index = self.table.currentIndex()
-        return self.proxy.data(index, Qt.ItemDataRole.UserRole) if index.isValid() else None
+        return self.model.data(index, Qt.ItemDataRole.UserRole) if index.isValid() else None
 
     def select_first(self) -> None:
-        if self.proxy.rowCount():
+        if self.model.rowCount():
             self.table.selectRow(0)
 
     def _context_menu(self, pos) -> None:
         index = self.table.indexAt(pos)
         if not index.isValid():
             return
-        game_id = self.proxy.data(index, Qt.ItemDataRole.UserRole)
+        game_id = self.model.data(index, Qt.ItemDataRole.UserRole)
         menu = QMenu(self)
         menu.addAction("Copy game ID", lambda: QGuiApplication.clipboard().setText(game_id))
         menu.addAction(
