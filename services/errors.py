@@ -54,3 +54,20 @@ class MediaError(ServiceError):
 
 class KeyringUnavailable(ServiceError):
     """No usable OS keyring (no Secret Service/Keychain): secrets are kept for this session only."""
+
+
+class Conflict(ServiceError):
+    """HTTP 409: the resource changed meanwhile (e.g. an asset is no longer retryable);
+    ``current_status`` is what the server says it is now, when it says."""
+
+    def __init__(self, message: str, current_status: str | None = None) -> None:
+        super().__init__(message)
+        self.current_status = current_status
+
+
+class UpstreamError(ServiceError):
+    """The service answered 5xx (after the bounded retries for idempotent requests)."""
+
+
+class BadResponse(ServiceError):
+    """The service answered something that is not the documented JSON shape."""
