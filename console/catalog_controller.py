@@ -15,8 +15,8 @@ from console.context import AppContext
 from console.errors import describe
 from services.catalog import GameDetail, GameSummary, Rendition
 from services.errors import ServiceError
-from services.hls import MediaPlaylist, resolve_key
-from services.playback import PlaybackSource, edl_for_segments
+from services.hls import MediaPlaylist
+from services.playback import PlaybackSource, source_for_playlist
 
 log = logging.getLogger(__name__)
 
@@ -146,33 +146,17 @@ class CatalogController(QObject):
         anywhere on mpv 0.35, see ``player.controller``); a multivariant master plays as HLS
         so mpv picks the variant. Raises ``ServiceError`` for an unreadable playlist.
         """
-        gateway = self.context.gateway
         playlist = rendition.playlist
         if playlist is None:
             raise ServiceError(f"{rendition.playlist_key} cannot be played: {rendition.error}")
-        url = gateway.url_for(rendition.playlist_key)
-        title = f"{game_title} — {rendition.name}" if game_title else rendition.name
-        if not isinstance(playlist, MediaPlaylist):
-            return PlaybackSource(url=url, title=title, duration=None,
-                                  kind="multivariant", playlist_url=url)
-        if rendition.missing:
+        if isinstance(playlist, MediaPlaylist) and rendition.missing:
             raise ServiceError(
                 f"{rendition.name} references {len(rendition.missing)} missing object(s), "
                 f"first {rendition.missing[0]}: it would stop there."
             )
-
-        def absolute(uri: str) -> str:
-            key = resolve_key(rendition.playlist_key, uri)
-            return gateway.url_for(key) if key else uri
-
-        init = absolute(playlist.init_uri) if playlist.init_uri else None
-        segments = [(absolute(s.uri), s.duration) for s in playlist.segments]
-        return PlaybackSource(
-            url=edl_for_segments(init, segments),
-            title=title,
-            duration=playlist.duration,
-            kind="media",
-            playlist_url=url,
+        title = f"{game_title} — {rendition.name}" if game_title else rendition.name
+        return source_for_playlist(
+            title, rendition.playlist_key, playlist, self.context.gateway.url_for
         )
 
     def presign(self, key: str, expires_s: int) -> str:

@@ -20,9 +20,11 @@ seeking there is only reliable inside the demuxer cache.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal
+
+from services.hls import MediaPlaylist, MultivariantPlaylist, resolve_key
 
 SourceKind = Literal["media", "multivariant"]
 
@@ -156,3 +158,28 @@ def multivariant_source(
         kind="multivariant",
         playlist_url=playlist_url,
     )
+
+
+def source_for_playlist(
+    title: str,
+    playlist_key: str,
+    playlist: MediaPlaylist | MultivariantPlaylist,
+    url_for: Callable[[str], str],
+) -> PlaybackSource:
+    """What the player loads for a stored playlist: a media playlist becomes an EDL of its
+    init section and segments (seekable anywhere on libmpv 0.35), a multivariant one plays
+    as HLS. ``url_for(key)`` maps a bucket key to a URL the player can fetch (the playback
+    gateway's); URIs are resolved against ``playlist_key`` (RFC 8216 §4.1).
+    Raises ``ValueError`` like :func:`edl_for_segments`.
+    """
+    playlist_url = url_for(playlist_key)
+    if isinstance(playlist, MultivariantPlaylist):
+        return multivariant_source(title, playlist_url)
+
+    def absolute(uri: str) -> str:
+        key = resolve_key(playlist_key, uri)
+        return url_for(key) if key else uri
+
+    init = absolute(playlist.init_uri) if playlist.init_uri else None
+    segments = [(absolute(s.uri), s.duration) for s in playlist.segments]
+    return media_source(title, init, segments, playlist_url)
