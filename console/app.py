@@ -77,9 +77,11 @@ class Console:
     catalog: CatalogController
     player: object
     window: object
+    assets: object
 
     def close(self) -> None:
         self.catalog.shutdown()
+        self.assets.shutdown()
         self.player.shutdown()
         self.context.close()
 
@@ -97,8 +99,11 @@ def make_application(argv: list[str] | None = None) -> QApplication:
 
 async def build_console(app: QApplication, profile: str | None = None) -> Console:
     """Connect (demo stack or profile), then build controllers and the window; shown."""
+    from console.assets_controller import AssetsController
     from player.controller import Player
     from player.video_widget import create_video_widget
+    from views.asset_detail_panel import AssetDetailPanel
+    from views.assets_panel import AssetsPanel
     from views.catalog_panel import CatalogPanel
     from views.game_detail_panel import GameDetailPanel
     from views.main_window import MainWindow
@@ -112,12 +117,17 @@ async def build_console(app: QApplication, profile: str | None = None) -> Consol
     catalog_panel = CatalogPanel(catalog)
     detail_panel = GameDetailPanel(catalog)
     player_panel = PlayerPanel(player, video)
+    assets = AssetsController(context)
+    assets_panel = AssetsPanel(assets)
+    asset_detail = AssetDetailPanel()
     window = MainWindow(
         title=title,
         is_demo=context.profile.is_demo,
         catalog_panel=catalog_panel,
         detail_panel=detail_panel,
         player_panel=player_panel,
+        assets_panel=assets_panel,
+        asset_detail_panel=asset_detail,
         about_text=about_text(),
     )
     relay = ErrorRelay(window)
@@ -139,6 +149,14 @@ async def build_console(app: QApplication, profile: str | None = None) -> Consol
             window.show_error(describe(exc))
 
     detail_panel.play_requested.connect(play)
+    assets.error.connect(window.show_error)
+    assets.status.connect(window.show_status)
+    assets.detail_loaded.connect(asset_detail.show_asset)
+    assets.retry_result.connect(asset_detail.add_result)
+    assets.play_ready.connect(player.load)
+    assets_panel.asset_selected.connect(assets.select)
+    assets.retry_started.connect(asset_detail.clear_results)
+    asset_detail.play_requested.connect(assets.play)
     if not context.credentials.persistent:
         window.show_status(context.credentials.status)
     window.resize(1440, 900)
@@ -147,7 +165,9 @@ async def build_console(app: QApplication, profile: str | None = None) -> Consol
     # (which hold the GIL, also against the GUI thread) stay short
     gc.freeze()
     catalog.refresh()
-    return Console(app, context, catalog, player, window)
+    if assets.available:
+        assets.load()
+    return Console(app, context, catalog, player, window, assets)
 
 
 def start_gui_loop():

@@ -8,7 +8,7 @@ Parsing raises ``BadResponse`` naming the field when the server's JSON does not 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -27,6 +27,29 @@ class AssetStatus(StrEnum):
 
 #: statuses from which ``POST /api/video-assets/retry`` is accepted (else 409)
 RETRYABLE = frozenset({AssetStatus.FAILED})
+
+
+@dataclass(frozen=True)
+class AssetFilter:
+    """What the operator asked to see: ``status`` (None = all), ``error_code``, free
+    ``text`` (server-side search), and ``within_s``: only assets updated in the last
+    ``within_s`` seconds (None = any time)."""
+
+    status: str | None = "failed"
+    error_code: str | None = None
+    text: str = ""
+    within_s: int | None = None
+
+    def query(self) -> dict[str, Any]:
+        since = None
+        if self.within_s:
+            since = datetime.now(UTC) - timedelta(seconds=self.within_s)
+        return {
+            "status": self.status or None,
+            "error_code": self.error_code or None,
+            "text": self.text.strip() or None,
+            "since": since,
+        }
 
 
 @dataclass(frozen=True)

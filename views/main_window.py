@@ -13,6 +13,8 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QMessageBox,
     QSplitter,
+    QStackedWidget,
+    QTabWidget,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -63,6 +65,8 @@ class MainWindow(QMainWindow):
         catalog_panel: QWidget,
         detail_panel: QWidget,
         player_panel: QWidget,
+        assets_panel: QWidget,
+        asset_detail_panel: QWidget,
         about_text: str,
     ) -> None:
         super().__init__()
@@ -72,14 +76,24 @@ class MainWindow(QMainWindow):
         self.catalog_panel = catalog_panel
         self.detail_panel = detail_panel
         self.player_panel = player_panel
+        self.assets_panel = assets_panel
+        self.asset_detail_panel = asset_detail_panel
 
+        # left: what to browse; right: the shared player over the matching detail
+        self.sections = QTabWidget()
+        self.sections.addTab(catalog_panel, "Catalog")
+        self.sections.addTab(assets_panel, "Failed assets")
+        self.details = QStackedWidget()
+        self.details.addWidget(detail_panel)
+        self.details.addWidget(asset_detail_panel)
+        self.sections.currentChanged.connect(self.details.setCurrentIndex)
         right = QSplitter(Qt.Orientation.Vertical)
         right.addWidget(player_panel)
-        right.addWidget(detail_panel)
+        right.addWidget(self.details)
         right.setStretchFactor(0, 3)
         right.setStretchFactor(1, 2)
         main = QSplitter(Qt.Orientation.Horizontal)
-        main.addWidget(catalog_panel)
+        main.addWidget(self.sections)
         main.addWidget(right)
         main.setStretchFactor(0, 2)
         main.setStretchFactor(1, 3)
@@ -108,6 +122,11 @@ class MainWindow(QMainWindow):
         quit_action = QAction("&Quit", self, shortcut=QKeySequence.StandardKey.Quit)
         quit_action.triggered.connect(self.close)
         file_menu.addAction(quit_action)
+        view_menu = self.menuBar().addMenu("&View")
+        for index, name in enumerate(("&Catalog", "&Failed assets")):
+            action = QAction(name, self, shortcut=QKeySequence(f"Ctrl+{index + 1}"))
+            action.triggered.connect(lambda _=False, i=index: self.sections.setCurrentIndex(i))
+            view_menu.addAction(action)
         help_menu = self.menuBar().addMenu("&Help")
         about = QAction("&About", self)
         about.triggered.connect(lambda: QMessageBox.about(self, "About", self.about_text))
