@@ -22,8 +22,10 @@ bodies it names are on disk; unreferenced bodies are then deleted.
 a factory ``f(ctx: ServiceContext) -> DemoService``, named ``"package.module:callable"`` in
 ``SERVICE_FACTORIES`` (or ``$VIDEO_OPS_DEMO_SERVICES``, comma-separated, or ``--service``).
 ``start()`` returns the base URL, which is published in ``stack.json`` under the service's
-``state_key`` (``ssai_url``, ``assets_api_url``) and in ``services``; ``stop()`` is called on
-exit. A service that fails to import or start is logged and left out; S3 still runs.
+``state_key`` (``ssai_url``, ``assets_api_url``) and in ``services``; an optional
+``extra_state()`` adds more ``stack.json`` entries (e.g. the assets API's non-secret demo
+token, ``assets_api_token``); ``stop()`` is called on exit. A service that fails to import or
+start is logged and left out; S3 still runs.
 """
 
 from __future__ import annotations
@@ -61,7 +63,7 @@ SERVICES_ENV = "VIDEO_OPS_DEMO_SERVICES"
 
 SERVICE_FACTORIES: list[str] = [
     # "console.demo.cues:create_service",    # SSAI cue service  -> stack.json "ssai_url"
-    # "console.demo.assets:create_service",  # video-assets API  -> stack.json "assets_api_url"
+    "console.demo.assets_api:create_service",  # video-assets API -> "assets_api_url" (+ token)
 ]
 """Factories of the services hosted next to S3, as ``"package.module:callable"``."""
 
@@ -95,7 +97,9 @@ class DemoService(Protocol):
     ``state_key`` is the ``stack.json`` key its URL is published under (``"ssai_url"``).
     ``start()`` binds 127.0.0.1 (port 0), starts serving in its own thread(s) and returns the
     base URL (``http://127.0.0.1:PORT``); it may raise. ``stop()`` stops serving; it is called
-    once on exit, before the final snapshot.
+    once on exit, before the final snapshot. A service may also define ``extra_state() ->
+    dict[str, str]``, called once after ``start()``: more (non-secret) ``stack.json`` entries,
+    such as the assets API's demo token; it is not part of the protocol's required members.
     """
 
     state_key: str
@@ -299,6 +303,7 @@ class DemoServer:
         self.endpoint_url = ""
         self.services: list[tuple[str, DemoService]] = []
         self.service_urls: dict[str, str] = {}
+        self.service_extra: dict[str, Any] = {}  # services' extra_state() entries
         self.restored_from = ""
         self._server_lock_fd: int | None = None
 
@@ -437,6 +442,12 @@ class DemoServer:
                 continue
             self.services.append((spec, service))
             self.service_urls[service.state_key] = url
+            extra = getattr(service, "extra_state", None)
+            if callable(extra):
+                try:
+                    self.service_extra.update(extra())
+                except Exception:
+                    log.exception("service %s: extra_state() failed (left out)", spec)
             log.info("service %s on %s (%s)", spec, url, service.state_key)
 
     def _write_state(self) -> None:
@@ -453,6 +464,8 @@ class DemoServer:
             "services": dict(self.service_urls),
         }
         doc.update(self.service_urls)
+        for key, value in self.service_extra.items():
+            doc.setdefault(key, value)  # a service cannot override the stack's own entries
         state.write_json_atomic(self.demo / state.STATE_FILE, doc)
         log.info("ready: %s", self.demo / state.STATE_FILE)
 

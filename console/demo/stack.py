@@ -48,8 +48,9 @@ class DemoEndpoint:
 
     ``endpoint_url`` is ``http://127.0.0.1:PORT`` (S3 API, region ``region``), ``bucket`` the
     demo bucket; the credentials are the demo's fixed, non-secret pair. ``ssai_url`` and
-    ``assets_api_url`` are the base URLs of the hosted cue service and assets API, None until
-    those services exist.
+    ``assets_api_url`` are the base URLs of the hosted cue service and assets API, None when
+    those services are not running; ``assets_api_token`` is the assets API's Bearer token, a
+    fixed, non-secret demo value (loopback only) published in ``stack.json``.
     """
 
     endpoint_url: str
@@ -59,6 +60,7 @@ class DemoEndpoint:
     secret_key: str
     ssai_url: str | None = None
     assets_api_url: str | None = None
+    assets_api_token: str | None = None
 
 
 @dataclass(frozen=True)
@@ -82,6 +84,7 @@ def _endpoint_from(doc: dict) -> DemoEndpoint:
         secret_key=str(doc.get("secret_key") or state.SECRET_KEY),
         ssai_url=doc.get("ssai_url"),
         assets_api_url=doc.get("assets_api_url"),
+        assets_api_token=doc.get("assets_api_token"),
     )
 
 
@@ -324,14 +327,16 @@ def stop_demo_stack(data_dir: Path | None = None, timeout: float = 15.0) -> bool
 
 
 def reset_demo_stack(data_dir: Path | None = None, timeout: float = START_TIMEOUT) -> DemoEndpoint:
-    """Stop the stack, delete the bucket snapshot and the seed cache, rebuild the seed and
-    start a fresh stack; returns its endpoint. Everything written to the demo bucket is
+    """Stop the stack, delete the bucket snapshot, the hosted services' databases and the
+    seed cache, rebuild the seed and start a fresh stack; returns its endpoint. Everything written to the demo bucket is
     lost. Raises DemoStackError."""
     deadline = time.monotonic() + timeout
     demo = state.demo_dir(data_dir)
     with _stack_lock(demo, timeout):
         _stop_locked(demo, 15.0)
         shutil.rmtree(demo / state.SNAPSHOT_DIR, ignore_errors=True)
+        for database in demo.glob("*.sqlite3*"):  # the hosted services' data (assets API)
+            database.unlink(missing_ok=True)
         remove_seed_caches(demo.parent)
         _register_lease(demo)
         try:
