@@ -79,11 +79,20 @@ class Console:
     window: object
     assets: object
 
+    async def aclose(self) -> None:
+        """Stop controllers and the player, then close the services' connections."""
+        self._stop_controllers()
+        await self.context.aclose()
+
     def close(self) -> None:
+        """``aclose`` for synchronous callers (tests' teardown)."""
+        self._stop_controllers()
+        self.context.close()
+
+    def _stop_controllers(self) -> None:
         self.catalog.shutdown()
         self.assets.shutdown()
         self.player.shutdown()
-        self.context.close()
 
 
 def make_application(argv: list[str] | None = None) -> QApplication:
@@ -211,5 +220,5 @@ def run_gui(profile: str | None = None) -> int:
         wake.timeout.connect(lambda: None)
         wake.start()
         loop.run_until_complete(closed.wait())
-        console.close()
+        loop.run_until_complete(console.aclose())
     return 0

@@ -1,8 +1,12 @@
-"""Composition root shared by the GUI and the CLI: profile → storage, catalog, gateway.
+"""Composition root shared by the GUI and the CLI: profile → storage, catalog, gateway,
+video-assets API client.
 
 ``open_context()`` picks the named profile, else the file's default, else the embedded demo
 stack (DESIGN.md §1.4), and wires the same services either way: the console code is the same
 for demo and production.
+
+The assets client is optional: ``AppContext.assets`` is None when the profile has no assets
+API URL or no token, and ``AppContext.assets_problem`` then says why and what to do.
 """
 
 from __future__ import annotations
@@ -11,22 +15,33 @@ import asyncio
 from dataclasses import dataclass, field
 
 from console.profiles import DEMO_PROFILE, Profile, load_profiles
+from services.assets import AssetsClient
 from services.catalog import CatalogService
 from services.credentials import CredentialStore
 from services.errors import BadConfig
 from services.gateway import PlaybackGateway
 from services.storage import Storage, StorageConfig
 
+#: keyring name of a profile's video-assets API token (``CredentialStore.get(profile, …)``)
+ASSETS_API_TOKEN = "assets_api_token"
+
 
 @dataclass
 class AppContext:
-    """The live services of one session; ``close()`` releases threads, sockets and leases."""
+    """The live services of one session; ``aclose()`` (from async code, on the loop that used
+    the services) or ``close()`` releases threads, sockets and leases.
+
+    ``assets`` is the video-assets API client, None when the profile cannot reach that API;
+    ``assets_problem`` then says why (empty when ``assets`` is set).
+    """
 
     profile: Profile
     credentials: CredentialStore
     storage: Storage
     catalog: CatalogService
     gateway: PlaybackGateway
+    assets: AssetsClient | None = None
+    assets_problem: str = ""
     _closed: bool = field(default=False, repr=False)
 
     @property
@@ -34,10 +49,22 @@ class AppContext:
         """Window-title label: ``DEMO`` for the embedded stack, else the profile name."""
         return "DEMO (embedded local stack)" if self.profile.is_demo else self.profile.name
 
+    async def aclose(self) -> None:
+        """Close everything, awaiting the assets client's connections (idempotent)."""
+        if self._closed:
+            return
+        if self.assets is not None:
+            await self.assets.aclose()
+        self.close()
+
     def close(self) -> None:
+        """Close everything from synchronous code (idempotent). The assets client is
+        closed as a task when its loop is running, else in a short-lived loop."""
         if self._closed:
             return
         self._closed = True
+        if self.assets is not None:
+            self.assets.close()
         self.gateway.stop()
         self.storage.close()
         if self.profile.is_demo:
@@ -49,6 +76,13 @@ class AppContext:
 def demo_profile_and_config() -> tuple[Profile, StorageConfig]:
     """Start or join the embedded demo stack (blocking: up to ~40 s on first run while it
     seeds) and describe it as a profile. Raises ``BadConfig`` if it cannot start."""
+    profile, config, _ = _demo_stack()
+    return profile, config
+
+
+def _demo_stack() -> tuple[Profile, StorageConfig, str | None]:
+    """``demo_profile_and_config`` plus the demo's published (non-secret) assets API token,
+    None when the stack publishes none. Raises ``BadConfig``."""
     from console.demo.stack import DemoStackError, ensure_demo_stack
 
     try:
@@ -71,7 +105,37 @@ def demo_profile_and_config() -> tuple[Profile, StorageConfig]:
         endpoint.secret_key,
         endpoint.region,
     )
-    return profile, config
+    return profile, config, getattr(endpoint, "assets_api_token", None) or None
+
+
+def assets_client_for(
+    profile: Profile, credentials: CredentialStore, demo_token: str | None = None
+) -> tuple[AssetsClient | None, str]:
+    """The assets API client of ``profile`` and ``""``, or None and a sentence saying why
+    there is none (no URL, no token, unusable URL). Never raises. ``demo_token`` is the
+    embedded stack's published token (used for the demo profile instead of the keyring)."""
+    if not profile.assets_api_url:
+        if profile.is_demo:
+            return None, "the embedded demo stack runs no assets API"
+        return None, (
+            f"profile {profile.name!r} has no assets API URL: main.py profile add "
+            f"{profile.name} --endpoint … --assets-api-url URL"
+        )
+    if profile.is_demo:
+        token = demo_token
+        if not token:
+            return None, "the embedded demo stack publishes no assets API token"
+    else:
+        token = credentials.get(profile.name, ASSETS_API_TOKEN)
+        if not token:
+            return None, (
+                f"no assets API token in the keyring: main.py profile set-token "
+                f"{profile.name} assets"
+            )
+    try:
+        return AssetsClient(profile.assets_api_url, token), ""
+    except BadConfig as exc:
+        return None, str(exc)
 
 
 def build_context(profile_name: str | None = None) -> AppContext:
@@ -84,12 +148,22 @@ def build_context(profile_name: str | None = None) -> AppContext:
             raise BadConfig(f"No profile named {name!r}; known: {', '.join(profiles) or 'none'}.")
         profile = profiles[name]
         config = profile.storage_config(credentials)
+        demo_token = None
     else:
-        profile, config = demo_profile_and_config()
+        profile, config, demo_token = _demo_stack()
+    assets, assets_problem = assets_client_for(profile, credentials, demo_token)
     storage = Storage(config)
     gateway = PlaybackGateway(config)
     gateway.start()
-    return AppContext(profile, credentials, storage, CatalogService(storage), gateway)
+    return AppContext(
+        profile,
+        credentials,
+        storage,
+        CatalogService(storage),
+        gateway,
+        assets=assets,
+        assets_problem=assets_problem,
+    )
 
 
 async def open_context(profile_name: str | None = None) -> AppContext:

@@ -16,6 +16,8 @@ from collections.abc import Callable
 from services.errors import (
     AccessDenied,
     BadConfig,
+    BadResponse,
+    Conflict,
     KeyringUnavailable,
     MediaError,
     NotFound,
@@ -23,13 +25,17 @@ from services.errors import (
     PreconditionFailed,
     ServiceError,
     Unreachable,
+    UpstreamError,
 )
 
 log = logging.getLogger("console")
 
 _ADVICE: tuple[tuple[type[BaseException], str], ...] = (
     (Unreachable, "Check the network and the profile's endpoint, then retry."),
-    (AccessDenied, "Check the profile's keys (Profile → Keys) and the bucket permissions."),
+    (AccessDenied, "Check the profile's keys or token in the keyring and its permissions."),
+    (Conflict, "It changed meanwhile: refresh, look at its new state, then decide."),
+    (UpstreamError, "The service is failing on its side; retry later or tell its on-call."),
+    (BadResponse, "The service answered something unexpected; nothing was changed here."),
     (NotFound, "Refresh the catalog: the object may have been moved or never written."),
     (PlaylistError, "The playlist is malformed; it was not played. Inspect it in the detail."),
     (PreconditionFailed, "Someone changed it meanwhile: refresh and look before retrying."),

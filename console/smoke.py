@@ -93,7 +93,7 @@ async def smoke(screenshot: str, profile: str | None) -> str:
             f"screenshot {screenshot}"
         )
     finally:
-        console.close()
+        await console.aclose()
         console.window.close()
 
 

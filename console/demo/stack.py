@@ -328,8 +328,8 @@ def stop_demo_stack(data_dir: Path | None = None, timeout: float = 15.0) -> bool
 
 def reset_demo_stack(data_dir: Path | None = None, timeout: float = START_TIMEOUT) -> DemoEndpoint:
     """Stop the stack, delete the bucket snapshot, the hosted services' databases and the
-    seed cache, rebuild the seed and start a fresh stack; returns its endpoint. Everything written to the demo bucket is
-    lost. Raises DemoStackError."""
+    seed cache, rebuild the seed and start a fresh stack; returns its endpoint. Everything
+    written to the demo bucket is lost. Raises DemoStackError."""
     deadline = time.monotonic() + timeout
     demo = state.demo_dir(data_dir)
     with _stack_lock(demo, timeout):
