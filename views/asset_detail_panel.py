@@ -75,13 +75,14 @@ class AssetDetailPanel(QWidget):
         fields_box.setLayout(self.fields)
 
         self.timeline = QTreeWidget()
-        self.timeline.setHeaderLabels(["Time", "Since previous", "Event", "Transition"])
+        self.timeline.setHeaderLabels(["Time", "Since previous", "Event", "Transition",
+                                       "Payload"])
         self.timeline.setAlternatingRowColors(True)
-        self.timeline.setColumnWidth(0, 150)
-        self.timeline.setColumnWidth(1, 110)
-        self.timeline.setColumnWidth(2, 160)
+        for column, width in enumerate((158, 115, 130, 170)):
+            self.timeline.setColumnWidth(column, width)
         self.results = QListWidget()
         self.results.setToolTip("Outcome of the last retry, per asset")
+        self.results.setVisible(False)
 
         top = QHBoxLayout()
         top.addWidget(self.header, 1)
@@ -91,6 +92,7 @@ class AssetDetailPanel(QWidget):
         splitter.addWidget(self.timeline)
         splitter.addWidget(self.results)
         splitter.setStretchFactor(1, 3)
+        splitter.setSizes([190, 400, 110])
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(top)
@@ -103,11 +105,16 @@ class AssetDetailPanel(QWidget):
     def show_asset(self, asset: Asset, events: tuple[ProcessingEvent, ...]) -> None:
         self.asset, self.events = asset, events
         colour = STATUS_COLOURS[asset.status].name()
-        size = f"{asset.width}x{asset.height}" if asset.width and asset.height else "size ?"
-        self.header.setText(
-            f"{asset.post_id} · <span style='color:{colour}'>{asset.status.value}</span> · "
-            f"attempt {asset.attempts} · {size} · {human_duration(asset.duration_sec)}"
-        )
+        parts = [
+            asset.post_id,
+            f"<span style='color:{colour}'>{asset.status.value}</span>",
+            f"attempt {asset.attempts}",
+        ]
+        if asset.width and asset.height:
+            parts.append(f"{asset.width}x{asset.height}")
+        if asset.duration_sec:
+            parts.append(human_duration(asset.duration_sec))
+        self.header.setText(" · ".join(parts))
         self.error_label.setText(
             f"<b>{asset.error_code}</b>: {asset.error_message or ''}" if asset.error_code else ""
         )
@@ -121,25 +128,30 @@ class AssetDetailPanel(QWidget):
             transition = ""
             if event.from_status or event.to_status:
                 transition = f"{event.from_status or '∅'} → {event.to_status or '∅'}"
+            compact = json.dumps(event.payload, sort_keys=True) if event.payload else ""
             row = QTreeWidgetItem([
                 short_time(event.created_at),
                 since(previous, event.created_at) if previous else "",
                 event.type,
                 transition,
+                compact,
             ])
-            if event.payload:
+            if event.payload:  # expand a row to read its payload pretty-printed
                 pretty = json.dumps(event.payload, indent=2, sort_keys=True)
-                row.setToolTip(2, pretty)
-                for line in pretty.splitlines():
-                    child = QTreeWidgetItem(["", "", line])
-                    child.setFont(2, mono)
-                    row.addChild(child)
+                row.setToolTip(4, pretty)
+                child = QTreeWidgetItem(["", "", "", "", pretty])
+                child.setFont(4, mono)
+                row.addChild(child)
             self.timeline.addTopLevelItem(row)
             previous = event.created_at
-        self.timeline.expandAll()
+        if self.timeline.topLevelItemCount():
+            self.timeline.scrollToItem(
+                self.timeline.topLevelItem(self.timeline.topLevelItemCount() - 1)
+            )
 
     def clear_results(self) -> None:
         self.results.clear()
+        self.results.setVisible(True)
 
     def add_result(self, result: RetryResult) -> None:
         """One retry outcome: retried, conflict (status changed to X), not found, forbidden."""

@@ -21,8 +21,8 @@ from PySide6.QtWidgets import (
 
 from services.assets_model import RETRYABLE, Asset, AssetFilter, AssetStatus
 
-COLUMNS = ("Status", "Post", "Error code", "Message", "Attempts", "Updated")
-COLUMN_WIDTHS = {0: 85, 1: 120, 2: 170, 4: 65, 5: 140}
+COLUMNS = ("Status", "Post", "Error code", "Message", "Tries", "Updated")
+COLUMN_WIDTHS = {0: 72, 1: 108, 2: 150, 4: 42, 5: 92}
 STATUS_COLOURS = {
     AssetStatus.QUEUED: QColor("#5b7083"),
     AssetStatus.PROCESSING: QColor("#2f6fab"),
@@ -45,7 +45,13 @@ _SORT_KEYS = (
 
 
 def short_time(asset_time) -> str:
+    """Local time, ``YYYY-MM-DD HH:MM:SS``."""
     return asset_time.astimezone().strftime("%Y-%m-%d %H:%M:%S")
+
+
+def compact_time(asset_time) -> str:
+    """Local time for a narrow column, ``MM-DD HH:MM`` (the tooltip has the full time)."""
+    return asset_time.astimezone().strftime("%m-%d %H:%M")
 
 
 class AssetTableModel(QAbstractTableModel):
@@ -83,12 +89,15 @@ class AssetTableModel(QAbstractTableModel):
                 asset.error_code or "",
                 asset.error_message or "",
                 str(asset.attempts),
-                short_time(asset.updated_at),
+                compact_time(asset.updated_at),
             )[column]
         if role == Qt.ItemDataRole.ForegroundRole and column == 0:
             return STATUS_COLOURS[asset.status]
-        if role == Qt.ItemDataRole.ToolTipRole and column in (2, 3):
-            return asset.error_message or ""
+        if role == Qt.ItemDataRole.ToolTipRole:
+            if column in (2, 3):
+                return asset.error_message or ""
+            if column == 5:
+                return f"updated {short_time(asset.updated_at)}"
         if role == Qt.ItemDataRole.UserRole:
             return asset.post_id
         return None
@@ -208,6 +217,7 @@ class AssetsPanel(QWidget):
         controller.listing_started.connect(self.model.clear)
         controller.page_loaded.connect(self._on_page)
         controller.asset_updated.connect(self.model.update_asset)
+        self.notice.setVisible(not controller.available)
         if not controller.available:
             self.notice.setText(controller.problem)
             self.setEnabled(False)
