@@ -11,6 +11,7 @@ from console.app import build_console, make_application
 from console.profiles import Profile, save_profile
 from services.assets_model import AssetStatus
 from services.credentials import CredentialStore
+from tests.conftest import closed_port, upload_game
 from tests.gui_support import make_profile, run_task
 
 pytestmark = pytest.mark.timeout(180)
@@ -161,6 +162,52 @@ def test_profile_without_assets_api_says_so(qapp, qloop, qtbot, storage_config):
         panel = built.window.assets_panel
         assert not panel.isEnabled()
         assert "assets API" in panel.notice.text()
+    finally:
+        built.close()
+        built.window.close()
+
+
+def test_completed_asset_plays_its_manifest_through_the_gateway(
+    qapp, qloop, qtbot, storage_config, v1_hls_dir, tmp_path
+):
+    from console.demo.assets_api import start_assets_api
+
+    upload_game(storage_config, "g-played", v1_hls_dir)
+    manifest = f"{storage_config.endpoint_url}/{storage_config.bucket}/games/g-played/master.m3u8"
+    server = start_assets_api(tmp_path / "played.sqlite3", TOKEN, manifest_urls=(manifest,))
+    built = _open(qtbot, storage_config, "gui-assets-play", server.url)
+    try:
+        panel = built.window.assets_panel
+        qtbot.waitUntil(lambda: panel.model.rowCount() > 0, timeout=15_000)
+        panel.status_box.setCurrentText("completed")
+        qtbot.waitUntil(
+            lambda: panel.model.rowCount() > 0
+            and panel.model.asset(0).status is AssetStatus.COMPLETED,
+            timeout=10_000,
+        )
+        panel.table.selectRow(0)
+        detail = built.window.asset_detail_panel
+        qtbot.waitUntil(lambda: detail.asset is not None and detail.play_button.isEnabled(),
+                        timeout=10_000)
+        assert detail.asset.manifest_url == manifest
+        detail.play_button.click()
+        video = built.window.player_panel.video
+        qtbot.waitUntil(lambda: video.frames_rendered > 0, timeout=20_000)
+        assert built.player.source.kind == "media"  # the v1 master plays as a seekable EDL
+        assert built.context.gateway.requests_served > 0
+    finally:
+        built.close()
+        built.window.close()
+        server.stop()
+
+
+def test_unreachable_assets_api_is_one_clear_message(qapp, qloop, qtbot, storage_config):
+    built = _open(qtbot, storage_config, "gui-assets-dead", f"http://127.0.0.1:{closed_port()}")
+    try:
+        banner = built.window.banner
+        qtbot.waitUntil(banner.isVisible, timeout=30_000)
+        assert "Cannot reach the assets API" in banner.label.text()
+        assert "Traceback" not in banner.label.text()
     finally:
         built.close()
         built.window.close()
