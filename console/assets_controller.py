@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Coroutine
-from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
 from console.context import AppContext
 from console.errors import describe
+from console.task_set import TaskSet
 from services.assets_model import Asset, AssetFilter, AssetStatus, RetryResult
 from services.errors import ServiceError
 from services.hls import parse_playlist
@@ -52,7 +51,7 @@ class AssetsController(QObject):
         self.filter = AssetFilter()
         self._cursor: str | None = None
         self._listing: asyncio.Task | None = None
-        self._tasks: set[asyncio.Task] = set()
+        self._tasks = TaskSet()
         self._following: set[str] = set()
         self._selected: str | None = None
 
@@ -69,12 +68,6 @@ class AssetsController(QObject):
             "This profile has no video-assets API URL."
         )
 
-    def _spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task:
-        task = asyncio.ensure_future(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-        return task
-
     def load(self, asset_filter: AssetFilter | None = None) -> None:
         """List from the first page with ``asset_filter`` (the current one when None)."""
         if not self.available:
@@ -86,12 +79,12 @@ class AssetsController(QObject):
             self._listing.cancel()
         self._cursor = None
         self.listing_started.emit()
-        self._listing = self._spawn(self._page())
+        self._listing = self._tasks.spawn(self._page())
 
     def fetch_more(self) -> None:
         """Load the next page, if any and if none is loading (lazy paging)."""
         if self._cursor and (self._listing is None or self._listing.done()):
-            self._listing = self._spawn(self._page())
+            self._listing = self._tasks.spawn(self._page())
 
     async def _page(self) -> None:
         started = time.perf_counter()
@@ -112,7 +105,7 @@ class AssetsController(QObject):
     def select(self, post_id: str) -> None:
         """Load one asset and its event timeline; emits ``detail_loaded`` or ``error``."""
         self._selected = post_id
-        self._spawn(self._detail(post_id))
+        self._tasks.spawn(self._detail(post_id))
 
     async def _detail(self, post_id: str) -> None:
         try:
@@ -134,7 +127,7 @@ class AssetsController(QObject):
             return
         unique = list(dict.fromkeys(post_ids))
         self.retry_started.emit(len(unique))
-        self._spawn(self._retry(unique))
+        self._tasks.spawn(self._retry(unique))
 
     async def _retry(self, post_ids: list[str]) -> None:
         self.status.emit(f"Retrying {len(post_ids)} assets…")
@@ -152,11 +145,11 @@ class AssetsController(QObject):
             if result.asset is not None:
                 self.asset_updated.emit(result.asset)
             elif result.outcome == "conflict":
-                self._spawn(self._refresh_one(result.post_id))
+                self._tasks.spawn(self._refresh_one(result.post_id))
         for result in retried:
             if result.post_id not in self._following:
                 self._following.add(result.post_id)
-                self._spawn(self._follow(result.post_id))
+                self._tasks.spawn(self._follow(result.post_id))
 
     async def _refresh_one(self, post_id: str) -> None:
         try:
@@ -193,7 +186,7 @@ class AssetsController(QObject):
         if not asset.manifest_url:
             self.error.emit(f"Asset {asset.post_id} has no manifest yet ({asset.status}).")
             return
-        self._spawn(self._play(asset))
+        self._tasks.spawn(self._play(asset))
 
     async def _play(self, asset: Asset) -> None:
         title = f"Asset {asset.post_id}"
@@ -219,5 +212,4 @@ class AssetsController(QObject):
         return url[len(prefix):] if url.startswith(prefix) else None
 
     def shutdown(self) -> None:
-        for task in list(self._tasks):
-            task.cancel()
+        self._tasks.cancel_all()

@@ -6,13 +6,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Coroutine
-from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
 from console.context import AppContext
 from console.errors import describe
+from console.task_set import TaskSet
 from services.catalog import GameDetail, GameSummary, Rendition
 from services.errors import ServiceError
 from services.hls import MediaPlaylist
@@ -51,19 +50,13 @@ class CatalogController(QObject):
         super().__init__(parent)
         self.context = context
         self._listing: asyncio.Task | None = None
-        self._tasks: set[asyncio.Task] = set()
-
-    def _spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task:
-        task = asyncio.ensure_future(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-        return task
+        self._tasks = TaskSet()
 
     def refresh(self) -> None:
         """(Re)list the catalog; a listing in progress is cancelled first."""
         if self._listing and not self._listing.done():
             self._listing.cancel()
-        self._listing = self._spawn(self._list())
+        self._listing = self._tasks.spawn(self._list())
 
     async def _list(self) -> None:
         started = time.perf_counter()
@@ -71,8 +64,9 @@ class CatalogController(QObject):
         count = 0
         queue: asyncio.Queue[str] = asyncio.Queue()
         probed: list[GameSummary] = []
-        helpers = [self._spawn(self._probe_worker(queue, probed)) for _ in range(PROBE_WORKERS)]
-        helpers.append(self._spawn(self._flush_probed(probed, lambda: count)))
+        spawn = self._tasks.spawn
+        helpers = [spawn(self._probe_worker(queue, probed)) for _ in range(PROBE_WORKERS)]
+        helpers.append(self._tasks.spawn(self._flush_probed(probed, lambda: count)))
         try:
             async for ids in self.context.catalog.iter_game_pages():
                 count += len(ids)
@@ -122,11 +116,11 @@ class CatalogController(QObject):
 
     def refresh_game(self, game_id: str) -> None:
         """Re-probe one game (after a job changed it)."""
-        self._spawn(self._probe(game_id))
+        self._tasks.spawn(self._probe(game_id))
 
     def load_detail(self, game_id: str) -> None:
         """Read one game's renditions/objects/playlists; emits ``detail_loaded`` or ``error``."""
-        self._spawn(self._detail(game_id))
+        self._tasks.spawn(self._detail(game_id))
 
     async def _detail(self, game_id: str) -> None:
         self.status.emit(f"Reading {game_id}…")
@@ -164,5 +158,4 @@ class CatalogController(QObject):
         return self.context.storage.presign_get(key, expires_s)
 
     def shutdown(self) -> None:
-        for task in list(self._tasks):
-            task.cancel()
+        self._tasks.cancel_all()

@@ -3,7 +3,7 @@ confirmed bulk retry. It receives the assets controller and only connects to its
 
 from __future__ import annotations
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, QTimer
+from PySide6.QtCore import QModelIndex, Qt, QTimer
 from PySide6.QtCore import Signal as QtSignal
 from PySide6.QtGui import QColor, QGuiApplication
 from PySide6.QtWidgets import (
@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 )
 
 from services.assets_model import RETRYABLE, Asset, AssetFilter, AssetStatus
+from views.row_table_model import RowTableModel
 
 COLUMNS = ("Status", "Post", "Error code", "Message", "Tries", "Updated")
 COLUMN_WIDTHS = {0: 72, 1: 108, 2: 150, 4: 42, 5: 92}
@@ -54,25 +55,14 @@ def compact_time(asset_time) -> str:
     return asset_time.astimezone().strftime("%m-%d %H:%M")
 
 
-class AssetTableModel(QAbstractTableModel):
+class AssetTableModel(RowTableModel):
     """Loaded assets (page by page), updated in place by post id, sorted in Python."""
 
     def __init__(self, parent=None) -> None:
-        super().__init__(parent)
+        super().__init__(COLUMNS, parent)
         self._rows: list[Asset] = []
         self._row_of: dict[str, int] = {}
         self._sort = (5, True)
-
-    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008,N802
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008,N802
-        return 0 if parent.isValid() else len(COLUMNS)
-
-    def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):  # noqa: N802
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return COLUMNS[section]
-        return None
 
     def asset(self, row: int) -> Asset:
         return self._rows[row]

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import (
-    QAbstractTableModel,
     QModelIndex,
-    QPersistentModelIndex,
     Qt,
     QTimer,
     Signal,
@@ -25,6 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from services.catalog import GameState, GameSummary
+from views.row_table_model import RowTableModel
 
 COLUMNS = ("State", "Game", "League", "Date", "ID")
 COLUMN_WIDTHS = {0: 70, 2: 70, 3: 95, 4: 210}
@@ -45,7 +44,7 @@ STATE_HELP = {
 ALL_LEAGUES = "All leagues"
 
 
-class GameTableModel(QAbstractTableModel):
+class GameTableModel(RowTableModel):
     """All listed games, shown filtered (text, league) and sorted, without a proxy model.
 
     Filtering and sorting are plain Python over a list (a few ms for 10,000 games); a
@@ -55,7 +54,7 @@ class GameTableModel(QAbstractTableModel):
     """
 
     def __init__(self, parent=None) -> None:
-        super().__init__(parent)
+        super().__init__(COLUMNS, parent)
         self._games: dict[str, GameSummary] = {}
         self._rows: list[GameSummary] = []
         self._row_of: dict[str, int] = {}
@@ -67,17 +66,6 @@ class GameTableModel(QAbstractTableModel):
     @property
     def total(self) -> int:
         return len(self._games)
-
-    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008,N802
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008,N802
-        return 0 if parent.isValid() else len(COLUMNS)
-
-    def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):  # noqa: N802
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return COLUMNS[section]
-        return None
 
     def game(self, row: int) -> GameSummary:
         """The game shown at visible ``row``."""
