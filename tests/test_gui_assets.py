@@ -4,6 +4,8 @@ outcomes, and live follow until the retried asset settles."""
 
 from __future__ import annotations
 
+import time
+
 import httpx
 import pytest
 
@@ -23,6 +25,13 @@ def assets_api(tmp_path):
     from console.demo.assets_api import start_assets_api
 
     server = start_assets_api(tmp_path / "assets.sqlite3", TOKEN, worker_tick_s=0.1)
+    # the seed holds assets already being retried: let them settle so counts stay put
+    deadline = time.monotonic() + 20
+    with httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {TOKEN}"}) as http:
+        while http.get("/api/video-assets", params={"status": "retrying"}).json()["items"]:
+            assert time.monotonic() < deadline, "seeded retries did not settle"
+            time.sleep(0.2)
+    time.sleep(2.5)  # retrying → processing → completed/failed takes ~1 s + ~2 s
     yield server
     server.stop()
 
@@ -46,6 +55,7 @@ def console(qapp, qloop, qtbot, storage_config, assets_api):
 
 
 def _failed_count(api) -> int:
+    """How many assets the server lists as failed right now (all pages)."""
     headers = {"Authorization": f"Bearer {TOKEN}"}
     total, cursor = 0, None
     with httpx.Client(base_url=api.url, headers=headers) as http:
@@ -147,12 +157,23 @@ def test_bulk_retry_reports_each_outcome_and_follows_until_settled(console, qtbo
 def test_cancelled_confirmation_retries_nothing(console, qtbot, assets_api):
     panel = console.window.assets_panel
     qtbot.waitUntil(lambda: panel.model.rowCount() > 0, timeout=15_000)
-    before = _failed_count(assets_api)
-    panel.confirm_retry = lambda assets: False
+    post_id = panel.model.asset(0).post_id
+
+    def server_view():
+        with httpx.Client(base_url=assets_api.url,
+                          headers={"Authorization": f"Bearer {TOKEN}"}) as http:
+            asset = http.get(f"/api/video-assets/{post_id}").json()
+            events = http.get(f"/api/video-assets/{post_id}/events").json()["events"]
+        return asset["status"], asset["attempts"], len(events)
+
+    before = server_view()
+    asked = []
+    panel.confirm_retry = lambda assets: asked.append(assets) or False
     panel.table.selectRow(0)
     panel.request_retry()
     qtbot.wait(1_000)
-    assert _failed_count(assets_api) == before
+    assert len(asked) == 1 and asked[0][0].post_id == post_id
+    assert server_view() == before == ("failed", before[1], before[2])
     assert console.window.asset_detail_panel.results.count() == 0
 
 
