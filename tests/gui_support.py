@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import qasync
+from PySide6.QtCore import QCoreApplication
 
 from console.profiles import ACCESS_KEY_ID, SECRET_ACCESS_KEY, Profile, save_profile
 from services.credentials import CredentialStore
@@ -27,8 +29,12 @@ def install_loop(qapp) -> qasync.QEventLoop:
 
 def uninstall_loop(loop: qasync.QEventLoop) -> None:
     """Cancel what is left on ``loop`` and clear it as the running and current loop."""
-    for task in asyncio.all_tasks(loop):
+    pending = [task for task in asyncio.all_tasks(loop) if not task.done()]
+    for task in pending:
         task.cancel()
+    deadline = time.monotonic() + 2.0
+    while any(not task.done() for task in pending) and time.monotonic() < deadline:
+        QCoreApplication.processEvents()  # let the cancellations run on the qasync loop
     # a qasync loop started with already_running=True cannot be closed: free its executor
     executor = getattr(loop, "_QEventLoop__default_executor", None)
     if executor is not None:
