@@ -73,16 +73,10 @@ class AppContext:
             release_demo_stack()
 
 
-def demo_profile_and_config() -> tuple[Profile, StorageConfig]:
-    """Start or join the embedded demo stack (blocking: up to ~40 s on first run while it
-    seeds) and describe it as a profile. Raises ``BadConfig`` if it cannot start."""
-    profile, config, _ = _demo_stack()
-    return profile, config
-
-
 def _demo_stack() -> tuple[Profile, StorageConfig, str | None]:
-    """``demo_profile_and_config`` plus the demo's published (non-secret) assets API token,
-    None when the stack publishes none. Raises ``BadConfig``."""
+    """Start or join the embedded demo stack (blocking: seconds on the first run while it
+    seeds) and describe it as a profile, with its storage config and its published
+    (non-secret) assets API token (None when it publishes none). Raises ``BadConfig``."""
     from console.demo.stack import DemoStackError, ensure_demo_stack
 
     try:
@@ -105,7 +99,7 @@ def _demo_stack() -> tuple[Profile, StorageConfig, str | None]:
         endpoint.secret_key,
         endpoint.region,
     )
-    return profile, config, getattr(endpoint, "assets_api_token", None) or None
+    return profile, config, endpoint.assets_api_token or None
 
 
 def assets_client_for(
