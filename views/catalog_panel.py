@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from operator import attrgetter
+
 from PySide6.QtCore import (
     QModelIndex,
     Qt,
@@ -165,12 +167,10 @@ class GameTableModel(RowTableModel):
         """Recompute the visible rows (filter, then sort); the selection follows its game."""
         self.layoutAboutToBeChanged.emit()
         old_ids = {i: self._rows[i.row()].id for i in self.persistentIndexList()}
-        key = _SORT_KEYS[self._sort_column]
-        self._rows = sorted(
-            (g for g in self._games.values() if self._accepts(g)),
-            key=key,
-            reverse=self._descending,
-        )
+        games = self._games.values()
+        if self._text or self._league:
+            games = [g for g in games if self._accepts(g)]
+        self._rows = sorted(games, key=_SORT_KEYS[self._sort_column], reverse=self._descending)
         self._row_of = {g.id: r for r, g in enumerate(self._rows)}
         moved_from, moved_to = [], []
         for index, game_id in old_ids.items():
@@ -184,9 +184,9 @@ class GameTableModel(RowTableModel):
 _SORT_KEYS = (
     lambda g: (g.state.value if g.state else "~", g.id),
     lambda g: (g.title.lower(), g.id),
-    lambda g: (g.league, g.date, g.id),
-    lambda g: (g.date, g.id),
-    lambda g: g.id,
+    attrgetter("league", "date", "id"),
+    attrgetter("date", "id"),
+    attrgetter("id"),
 )
 
 

@@ -42,6 +42,7 @@ from typing import Any, TypeVar
 import boto3
 import pytest
 from botocore.config import Config
+from PySide6.QtCore import QEventLoop, QTimer
 from PySide6.QtWidgets import QApplication
 
 from services.storage import StorageConfig
@@ -277,3 +278,21 @@ def percentile(values: list[float], fraction: float) -> float:
     ordered = sorted(values)
     rank = max(1, min(len(ordered), math.ceil(fraction * len(ordered))))
     return ordered[rank - 1]
+
+
+def spin_until(predicate, timeout_s: float, poll_ms: int = 25) -> bool:
+    """Run a nested Qt event loop (real waiting, no sleep) until ``predicate()`` or
+    ``timeout_s`` seconds; ``poll_ms`` is how often the predicate is checked."""
+    if predicate():
+        return True
+    loop = QEventLoop()
+    deadline = time.perf_counter() + timeout_s
+    timer = QTimer()
+    timer.setInterval(poll_ms)
+    timer.timeout.connect(
+        lambda: loop.quit() if predicate() or time.perf_counter() >= deadline else None
+    )
+    timer.start()
+    loop.exec()
+    timer.stop()
+    return bool(predicate())

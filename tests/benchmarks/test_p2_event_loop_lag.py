@@ -36,10 +36,10 @@ import time
 from dataclasses import dataclass, field
 
 import pytest
-from PySide6.QtCore import QEventLoop, QObject, Qt, QTimer
+from PySide6.QtCore import QObject, Qt, QTimer
 
 from console.app import build_console, make_application
-from tests.benchmarks.conftest import EventTimes, TimedApplication, percentile
+from tests.benchmarks.conftest import EventTimes, TimedApplication, percentile, spin_until
 from tests.gui_support import make_profile, run_task
 
 pytestmark = pytest.mark.timeout(600)
@@ -297,23 +297,6 @@ def _rows(label: str, calls: list[tuple[float, float, str]], origin: float, limi
     for at, sec, what in sorted(calls, key=lambda c: c[1], reverse=True)[:limit]:
         lines.append(f"[P2]     +{at - origin:6.2f} s {sec * 1000:7.1f} ms  {what}")
     return lines
-
-
-def spin_until(predicate, timeout_s: float, poll_ms: int = 25) -> bool:
-    """Run a nested Qt event loop until ``predicate()`` or ``timeout_s`` seconds."""
-    if predicate():
-        return True
-    loop = QEventLoop()
-    deadline = time.perf_counter() + timeout_s
-    timer = QTimer()
-    timer.setInterval(poll_ms)
-    timer.timeout.connect(
-        lambda: loop.quit() if predicate() or time.perf_counter() >= deadline else None
-    )
-    timer.start()
-    loop.exec()
-    timer.stop()
-    return bool(predicate())
 
 
 @pytest.fixture

@@ -33,11 +33,10 @@ import time
 from dataclasses import dataclass
 
 import pytest
-from PySide6.QtCore import QEventLoop, QTimer
 
 from console.catalog_controller import CatalogController
 from console.context import build_context
-from tests.benchmarks.conftest import run_async
+from tests.benchmarks.conftest import run_async, spin_until
 from tests.gui_support import make_profile
 
 pytestmark = pytest.mark.timeout(600)
@@ -62,23 +61,6 @@ class Rig:
     frames: list[float]  # perf_counter of each frame_rendered
     restarts: list[float]  # perf_counter of each seek_completed (mpv playback-restart)
     clicked: float = 0.0  # perf_counter of Player.load
-
-
-def spin_until(predicate, timeout_s: float) -> bool:
-    """Run a nested Qt event loop (real waiting, no polling sleep) until ``predicate()``."""
-    if predicate():
-        return True
-    loop = QEventLoop()
-    deadline = time.perf_counter() + timeout_s
-    timer = QTimer()
-    timer.setInterval(2)
-    timer.timeout.connect(
-        lambda: loop.quit() if predicate() or time.perf_counter() >= deadline else None
-    )
-    timer.start()
-    loop.exec()
-    timer.stop()
-    return bool(predicate())
 
 
 @pytest.fixture
@@ -214,7 +196,7 @@ def test_p3_click_to_first_frame(benchmark, qapp, qtbot, v1_source):
         rig = Rig(player, widget, [], [])
         widget.frame_rendered.connect(lambda _n: rig.frames.append(time.perf_counter()))
         player.seek_completed.connect(lambda: rig.restarts.append(time.perf_counter()))
-        spin_until(lambda: False, 0.05)  # the widget is laid out and exposed
+        spin_until(lambda: False, 0.05, poll_ms=2)  # the widget is laid out and exposed
         return rig
 
     def setup():
@@ -226,14 +208,14 @@ def test_p3_click_to_first_frame(benchmark, qapp, qtbot, v1_source):
     def click(rig: Rig) -> float:
         started = time.perf_counter()
         rig.player.load(source)
-        assert spin_until(lambda: bool(rig.frames), FRAME_TIMEOUT_S), "no frame rendered"
+        assert spin_until(lambda: bool(rig.frames), FRAME_TIMEOUT_S, poll_ms=2), "no frame rendered"
         seconds = rig.frames[0] - started
         console_times.append(seconds)
         rig.clicked = started
         return seconds
 
     def teardown(rig: Rig) -> None:
-        spin_until(lambda: bool(rig.restarts), 5.0)  # untimed: for the report only
+        spin_until(lambda: bool(rig.restarts), 5.0, poll_ms=2)  # untimed: for the report only
         if rig.restarts:
             console_restarts.append(rig.restarts[0] - rig.clicked)
         rig.player.shutdown()
