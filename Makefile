@@ -8,7 +8,7 @@ APT_PACKAGES := ffmpeg libmpv2 libgl1-mesa-dri libegl1 libgl1 libxcb-icccm4 libx
 	libxcb-cursor0 libxkbcommon-x11-0 libxcb-image0 libxcb-render-util0 libxcb-shape0 \
 	libxcb-randr0 libfontconfig1 libdbus-1-3 xvfb xauth
 
-.PHONY: run test smoke bench setup system-packages clean
+.PHONY: run test smoke bench setup system-packages clean bundle bundle-check
 
 run: setup
 	$(VPY) main.py
@@ -24,6 +24,28 @@ smoke: setup
 bench: setup
 	QT_QPA_PLATFORM=offscreen $(VPY) -m pytest tests/benchmarks -p no:cacheprovider \
 		--override-ini="addopts=" --timeout=1800 --benchmark-columns=min,median,max,rounds
+
+# Desktop bundle (PyInstaller one-folder, packaging_spec/): dist/video-ops-console/
+BUNDLE := dist/video-ops-console/video-ops-console
+
+bundle: setup
+	$(VENV)/bin/pyinstaller --noconfirm --clean packaging_spec/video-ops-console.spec \
+		--distpath dist --workpath build
+
+# The bundle's end-to-end check: from a temp dir outside the checkout, with a clean
+# environment (no venv on PATH, fresh data/config dirs), list the catalog and run the smoke.
+bundle-check: bundle
+	@set -e; bin="$(CURDIR)/$(BUNDLE)"; tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
+	mkdir -p "$$tmp/data" "$$tmp/config"; cd "$$tmp"; \
+	run() { env -i HOME="$$HOME" PATH=/usr/bin:/bin LANG=C.UTF-8 VIDEO_OPS_AUDIO=null \
+		VIDEO_OPS_DATA_DIR="$$tmp/data" VIDEO_OPS_CONFIG_DIR="$$tmp/config" "$$@"; }; \
+	run "$$bin" catalog list --json > catalog.json; \
+	games=$$(grep -c '"id":' catalog.json) || { echo "catalog list --json: no games"; exit 1; }; \
+	echo "catalog list --json: $$games games"; \
+	run xvfb-run -a -s "-screen 0 1600x1000x24" "$$bin" smoke --screenshot "$$tmp/smoke.png"; \
+	test -s "$$tmp/smoke.png"; \
+	run "$$bin" demo stop > /dev/null || true; \
+	echo "bundle-check: OK"
 
 setup: system-packages $(VENV)/.installed
 

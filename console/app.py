@@ -17,6 +17,7 @@ import sys
 from dataclasses import dataclass
 
 from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
 from console import __version__
@@ -101,6 +102,7 @@ def make_application(argv: list[str] | None = None) -> QApplication:
     app.setApplicationName(APP_TITLE)
     app.setApplicationVersion(__version__)
     app.setStyle("Fusion")
+    app.setWindowIcon(QIcon(str(resources_dir() / "icons" / "video-ops-console.png")))
     app.setStyleSheet((resources_dir() / "styles" / "console.qss").read_text(encoding="utf-8"))
     locale.setlocale(locale.LC_NUMERIC, "C")
     return app

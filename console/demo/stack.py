@@ -209,9 +209,13 @@ def _spawn_server(demo: Path) -> subprocess.Popen:
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(root), env.get("PYTHONPATH", "")) if p)
     env["PYTHONUNBUFFERED"] = "1"
     log_path = _rotate_log(demo)
+    if getattr(sys, "frozen", False):  # PyInstaller bundle: the binary's hidden subcommand
+        command = [sys.executable, "demo-server"]
+    else:
+        command = [sys.executable, "-m", "console.demo.server"]
     with log_path.open("ab") as log_file:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "console.demo.server", "--data-dir", str(demo.parent)],
+            [*command, "--data-dir", str(demo.parent)],
             cwd=root,
             env=env,
             stdin=subprocess.DEVNULL,
