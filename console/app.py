@@ -144,8 +144,9 @@ async def build_console(app: QApplication, profile: str | None = None) -> Consol
     relay = ErrorRelay(window)
     relay.message.connect(window.show_error)
     install_excepthooks(relay.message.emit)
-    catalog.error.connect(window.show_error)
-    catalog.status.connect(window.show_status)
+    for controller in (catalog, assets):
+        controller.error.connect(window.show_error)
+        controller.status.connect(window.show_status)
     player.error.connect(window.show_error)
     catalog.detail_loaded.connect(detail_panel.show_detail)
     catalog_panel.game_selected.connect(catalog.load_detail)
@@ -160,8 +161,6 @@ async def build_console(app: QApplication, profile: str | None = None) -> Consol
             window.show_error(describe(exc))
 
     detail_panel.play_requested.connect(play)
-    assets.error.connect(window.show_error)
-    assets.status.connect(window.show_status)
     assets.detail_loaded.connect(asset_detail.show_asset)
     assets.retry_result.connect(asset_detail.add_result)
     assets.play_ready.connect(player.load)

@@ -146,3 +146,22 @@ def qloop(qapp):
     loop = install_loop(qapp)
     yield loop
     uninstall_loop(loop)
+
+
+@pytest.fixture
+def start_assets(tmp_path):
+    """Start seeded demo assets API servers on loopback: ``start_assets(token, **options)``
+    (options of ``start_assets_api``, e.g. ``processing_after_s``); all stopped at teardown."""
+    from console.demo.assets_api import start_assets_api
+
+    servers = []
+
+    def start(token: str, **options):
+        options.setdefault("worker_tick_s", 0.1)
+        server = start_assets_api(tmp_path / f"assets-{len(servers)}.sqlite3", token, **options)
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.stop()

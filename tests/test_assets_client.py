@@ -12,7 +12,6 @@ import uuid
 from collections import Counter
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -32,26 +31,16 @@ def run(coro):
 
 
 @pytest.fixture
-def assets_api(tmp_path: Path):
+def assets_api(start_assets):
     """A fresh, seeded demo assets API on loopback (retried assets: processing after 1 s,
     settled 2 s later)."""
-    from console.demo.assets_api import start_assets_api
-
-    server = start_assets_api(tmp_path / "assets.sqlite3", SECRET, worker_tick_s=0.1)
-    yield server
-    server.stop()
+    return start_assets(SECRET)
 
 
 @pytest.fixture
-def slow_assets_api(tmp_path: Path):
+def slow_assets_api(start_assets):
     """Like ``assets_api``, but retried assets stay ``retrying`` for 30 s."""
-    from console.demo.assets_api import start_assets_api
-
-    server = start_assets_api(
-        tmp_path / "assets.sqlite3", SECRET, worker_tick_s=0.1, processing_after_s=30.0
-    )
-    yield server
-    server.stop()
+    return start_assets(SECRET, processing_after_s=30.0)
 
 
 async def _all_assets(client: AssetsClient, **filters):

@@ -24,15 +24,9 @@ TOKEN = "cli-assets-token-93d1"
 
 
 @pytest.fixture
-def assets_api(tmp_path: Path):
+def assets_api(start_assets):
     """A fresh demo assets API whose retried assets stay ``retrying`` for 30 s."""
-    from console.demo.assets_api import start_assets_api
-
-    server = start_assets_api(
-        tmp_path / "assets.sqlite3", TOKEN, worker_tick_s=0.1, processing_after_s=30.0
-    )
-    yield server
-    server.stop()
+    return start_assets(TOKEN, processing_after_s=30.0)
 
 
 def assets_profile(name: str, storage_config, assets_url: str, token: str | None) -> str:

@@ -21,10 +21,8 @@ TOKEN = "gui-assets-token"
 
 
 @pytest.fixture
-def assets_api(tmp_path):
-    from console.demo.assets_api import start_assets_api
-
-    server = start_assets_api(tmp_path / "assets.sqlite3", TOKEN, worker_tick_s=0.1)
+def assets_api(start_assets):
+    server = start_assets(TOKEN)
     # the seed holds assets already being retried: let them settle so counts stay put
     deadline = time.monotonic() + 20
     with httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {TOKEN}"}) as http:
@@ -32,8 +30,7 @@ def assets_api(tmp_path):
             assert time.monotonic() < deadline, "seeded retries did not settle"
             time.sleep(0.2)
     time.sleep(2.5)  # retrying → processing → completed/failed takes ~1 s + ~2 s
-    yield server
-    server.stop()
+    return server
 
 
 def _open(qtbot, storage_config, name: str, assets_url: str | None):
@@ -189,13 +186,11 @@ def test_profile_without_assets_api_says_so(qapp, qloop, qtbot, storage_config):
 
 
 def test_completed_asset_plays_its_manifest_through_the_gateway(
-    qapp, qloop, qtbot, storage_config, v1_hls_dir, tmp_path
+    qapp, qloop, qtbot, storage_config, v1_hls_dir, start_assets
 ):
-    from console.demo.assets_api import start_assets_api
-
     upload_game(storage_config, "g-played", v1_hls_dir)
     manifest = f"{storage_config.endpoint_url}/{storage_config.bucket}/games/g-played/master.m3u8"
-    server = start_assets_api(tmp_path / "played.sqlite3", TOKEN, manifest_urls=(manifest,))
+    server = start_assets(TOKEN, manifest_urls=(manifest,))
     built = _open(qtbot, storage_config, "gui-assets-play", server.url)
     try:
         panel = built.window.assets_panel
@@ -219,7 +214,6 @@ def test_completed_asset_plays_its_manifest_through_the_gateway(
     finally:
         built.close()
         built.window.close()
-        server.stop()
 
 
 def test_unreachable_assets_api_is_one_clear_message(qapp, qloop, qtbot, storage_config):
