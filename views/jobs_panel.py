@@ -1,0 +1,276 @@
+"""Jobs panel: every job (this session's and the history) with live progress, ETA, state
+filter, cancel (confirmed for running jobs), "open game", copy id, and a live log of the
+selected job. It receives the ``JobsController`` and only connects to its signals."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import Signal as QtSignal
+from PySide6.QtGui import QAction, QFontDatabase, QGuiApplication, QKeySequence
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QHeaderView,
+    QLabel,
+    QMenu,
+    QMessageBox,
+    QPlainTextEdit,
+    QSizePolicy,
+    QSplitter,
+    QTableView,
+    QToolBar,
+    QVBoxLayout,
+    QWidget,
+)
+
+from console.jobs.model import ACTIVE_STATES, JobRecord, JobState
+from views.jobs_table import (
+    COLUMN_WIDTHS,
+    DETAIL,
+    PROGRESS,
+    JobsTableModel,
+    ProgressDelegate,
+    StateFilter,
+)
+
+#: the state filter's choices: label → states shown (None: all)
+STATE_FILTERS: dict[str, frozenset[JobState] | None] = {
+    "All jobs": None,
+    "Active": ACTIVE_STATES,
+    "Problems": frozenset({JobState.FAILED, JobState.INTERRUPTED}),
+    **{state.value.capitalize(): frozenset({state}) for state in JobState},
+}
+#: how many lines the log view keeps (older ones scroll away)
+LOG_VIEW_LINES = 5000
+HISTORY_LIMIT = 500
+
+
+class JobsPanel(QWidget):
+    """Toolbar + jobs table + log. Emits ``open_target(str)`` (the job's target, a game
+    id) when the operator asks to open it; the main window connects it to the catalog."""
+
+    open_target = QtSignal(str)
+
+    def __init__(self, controller, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.controller = controller
+        self.model = JobsTableModel(self)
+        self.proxy = StateFilter(self)
+        self.proxy.setSourceModel(self.model)
+        self._log_job: str | None = None
+
+        self.table = QTableView()
+        self.table.setModel(self.proxy)
+        self.table.setItemDelegateForColumn(PROGRESS, ProgressDelegate(self.table))
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.table.setAlternatingRowColors(True)
+        self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.table.verticalHeader().hide()
+        self.table.verticalHeader().setDefaultSectionSize(24)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        header.setSectionResizeMode(DETAIL, QHeaderView.ResizeMode.Stretch)
+        for column, width in COLUMN_WIDTHS.items():
+            header.resizeSection(column, width)
+
+        self.cancel_action = self._action(
+            "Cancel…", self.request_cancel, QKeySequence.StandardKey.Delete,
+            "Cancel the selected jobs (asks first for running ones)")
+        self.open_action = self._action("Open game", self.open_selected, None,
+                                        "Show the selected job's game in the catalog")
+        self.copy_action = self._action("Copy job id", self.copy_selected_ids,
+                                        QKeySequence.StandardKey.Copy, "Copy the selected job ids")
+        self.log_action = self._action("Show log", self._on_show_log, None,
+                                       "Show the selected job's log below the table")
+        self.log_action.setCheckable(True)
+
+        self.state_box = QComboBox()
+        self.state_box.addItems(list(STATE_FILTERS))
+        self.state_box.setToolTip("Show only jobs in these states")
+        self.count_label = QLabel("")
+        self.count_label.setObjectName("muted")
+        toolbar = QToolBar()
+        toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        for action in (self.cancel_action, self.open_action, self.copy_action, self.log_action):
+            toolbar.addAction(action)
+        spacer = QWidget()
+        spacer.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
+        toolbar.addWidget(spacer)
+        toolbar.addWidget(self.count_label)
+        toolbar.addWidget(QLabel(" Show: "))
+        toolbar.addWidget(self.state_box)
+
+        self.log_title = QLabel("")
+        self.log_title.setObjectName("muted")
+        self.log_view = QPlainTextEdit(readOnly=True)
+        self.log_view.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
+        self.log_view.setMaximumBlockCount(LOG_VIEW_LINES)
+        self.log_view.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
+        self.log_view.setPlaceholderText("Select a job to follow its log.")
+        log_box = QWidget()
+        log_layout = QVBoxLayout(log_box)
+        log_layout.setContentsMargins(4, 4, 0, 0)
+        log_layout.addWidget(self.log_title)
+        log_layout.addWidget(self.log_view, 1)
+        self.log_box = log_box
+        self.log_box.hide()
+
+        splitter = QSplitter(Qt.Orientation.Vertical)
+        splitter.addWidget(self.table)
+        splitter.addWidget(log_box)
+        splitter.setStretchFactor(0, 3)
+        splitter.setStretchFactor(1, 2)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(toolbar)
+        layout.addWidget(splitter, 1)
+
+        self._ticker = QTimer(self, interval=1000)
+        self._ticker.timeout.connect(self.model.tick)
+        self._ticker.start()
+        self.state_box.currentTextChanged.connect(self._on_filter)
+        self.table.selectionModel().selectionChanged.connect(self._on_selection)
+        self.table.customContextMenuRequested.connect(self._context_menu)
+        self.table.doubleClicked.connect(self._show_log_of_current)
+        controller.job_changed.connect(self._on_job_changed)
+        controller.log_line.connect(self._on_log_line)
+
+        self.model.set_records(controller.history(HISTORY_LIMIT))
+        self._on_selection()
+
+    def _action(self, text: str, slot, shortcut, tip: str) -> QAction:
+        action = QAction(text, self)
+        action.setToolTip(tip)
+        if shortcut is not None:
+            action.setShortcut(shortcut)
+            action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            self.table.addAction(action)
+        action.triggered.connect(slot)
+        return action
+
+    # --- selection -----------------------------------------------------------------------
+
+    def selected_records(self) -> list[JobRecord]:
+        """The selected jobs, top to bottom."""
+        rows = sorted(i.row() for i in self.table.selectionModel().selectedRows())
+        return [self.model.record(self.proxy.mapToSource(self.proxy.index(r, 0)).row())
+                for r in rows]
+
+    def select_job(self, job_id: str) -> None:
+        """Select (and scroll to) a job's row, if it is shown."""
+        row = self.model.row_of(job_id)
+        if row is None:
+            return
+        index = self.proxy.mapFromSource(self.model.index(row, 0))
+        if index.isValid():
+            self.table.selectRow(index.row())
+            self.table.scrollTo(index)
+
+    def _on_selection(self, *_args) -> None:
+        records = self.selected_records()
+        self.cancel_action.setEnabled(any(r.active for r in records))
+        self.open_action.setEnabled(len(records) == 1 and bool(records[0].target))
+        self.copy_action.setEnabled(bool(records))
+        self._follow(records[0] if len(records) == 1 else None)
+
+    def _on_filter(self, label: str) -> None:
+        self.proxy.set_states(STATE_FILTERS[label])
+        self._update_count()
+
+    def _update_count(self) -> None:
+        active = sum(self.model.record(r).active for r in range(self.model.rowCount()))
+        shown = self.proxy.rowCount()
+        text = f"{shown} shown" if shown != self.model.rowCount() else f"{shown} jobs"
+        self.count_label.setText(f"{text}, {active} active " if active else f"{text} ")
+
+    # --- controller signals --------------------------------------------------------------
+
+    def _on_job_changed(self, record: JobRecord) -> None:
+        self.model.upsert(record)
+        self._update_count()
+        if any(r.id == record.id for r in self.selected_records()):
+            self._on_selection()
+
+    def _on_log_line(self, job_id: str, text: str) -> None:
+        if job_id != self._log_job or not self.log_action.isChecked():
+            return
+        bar = self.log_view.verticalScrollBar()
+        at_bottom = bar.value() >= bar.maximum() - 2
+        self.log_view.appendPlainText(text)
+        if at_bottom:
+            bar.setValue(bar.maximum())
+
+    # --- log view ------------------------------------------------------------------------
+
+    def _on_show_log(self, *_args) -> None:
+        self.log_box.setVisible(self.log_action.isChecked())
+        records = self.selected_records()
+        self._log_job = None
+        self._follow(records[0] if len(records) == 1 else None)
+
+    def _show_log_of_current(self, *_args) -> None:
+        self.log_action.setChecked(True)
+        self._on_show_log()
+
+    def _follow(self, record: JobRecord | None) -> None:
+        """Show ``record``'s log (when the log is visible) and follow its new lines."""
+        if not self.log_action.isChecked():
+            return
+        if record is None:
+            self._log_job = None
+            self.log_title.setText("Select one job to see its log.")
+            self.log_view.clear()
+            return
+        if record.id == self._log_job:
+            return
+        self._log_job = record.id
+        self.log_title.setText(f"Log of {record.kind} {record.target} (job {record.id})")
+        self.log_view.setPlainText("\n".join(self.controller.log(record.id)))
+        self.log_view.verticalScrollBar().setValue(self.log_view.verticalScrollBar().maximum())
+
+    # --- actions -------------------------------------------------------------------------
+
+    def request_cancel(self) -> None:
+        """Cancel the selected active jobs; asks first when any of them is running."""
+        records = [r for r in self.selected_records() if r.active]
+        if not records:
+            return
+        if any(r.state is JobState.RUNNING for r in records) and not self.confirm_cancel(records):
+            return
+        for record in records:
+            self.controller.cancel(record.id)
+
+    def confirm_cancel(self, records: list[JobRecord]) -> bool:
+        """The confirmation dialog (tests replace this method)."""
+        running = [r for r in records if r.state is JobState.RUNNING]
+        names = ", ".join(f"{r.kind} {r.target}" for r in running[:5])
+        if len(running) > 5:
+            names += f" and {len(running) - 5} more"
+        box = QMessageBox(
+            QMessageBox.Icon.Question, "Cancel jobs",
+            f"Stop {names}?\nWork done so far is kept; run the job again to resume.",
+            QMessageBox.StandardButton.No, self,
+        )
+        stop = box.addButton(f"Stop {len(running)} running", QMessageBox.ButtonRole.AcceptRole)
+        box.setDefaultButton(QMessageBox.StandardButton.No)
+        box.exec()
+        return box.clickedButton() is stop
+
+    def open_selected(self) -> None:
+        records = self.selected_records()
+        if len(records) == 1 and records[0].target:
+            self.open_target.emit(records[0].target)
+
+    def copy_selected_ids(self) -> None:
+        ids = [r.id for r in self.selected_records()]
+        if ids:
+            QGuiApplication.clipboard().setText("\n".join(ids))
+
+    def _context_menu(self, position) -> None:
+        if not self.selected_records():
+            return
+        menu = QMenu(self)
+        for action in (self.cancel_action, self.open_action, self.copy_action, self.log_action):
+            menu.addAction(action)
+        menu.exec(self.table.viewport().mapToGlobal(position))
