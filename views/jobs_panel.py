@@ -90,7 +90,7 @@ class JobsPanel(QWidget):
         self.state_box.setToolTip("Show only jobs in these states")
         self.count_label = QLabel("")
         self.count_label.setObjectName("muted")
-        toolbar = QToolBar()
+        self.toolbar = toolbar = QToolBar()
         toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
         for action in (self.cancel_action, self.open_action, self.copy_action, self.log_action):
             toolbar.addAction(action)
