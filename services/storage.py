@@ -8,6 +8,8 @@ as the typed exceptions of ``services.errors``; no botocore exception escapes th
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
 import functools
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -77,12 +79,15 @@ class StorageConfig:
 
 @dataclass(frozen=True)
 class ObjectInfo:
-    """One stored object: ``size`` in bytes, ``etag`` without quotes, ``last_modified`` UTC."""
+    """One stored object: ``size`` in bytes, ``etag`` without quotes, ``last_modified`` UTC;
+    ``sha256`` is the store's SHA-256 checksum in hex when asked for and recorded (HEAD with
+    ``ChecksumMode=ENABLED`` of an object written with ``ChecksumAlgorithm="SHA256"``)."""
 
     key: str
     size: int
     etag: str
     last_modified: datetime | None
+    sha256: str | None = None
 
 
 @dataclass(frozen=True)
@@ -165,6 +170,16 @@ def translate_error(exc: BaseException, key: str | None = None) -> ServiceError:
 
 def _strip_etag(etag: str | None) -> str:
     return (etag or "").strip('"')
+
+
+def _hex(answer: dict[str, Any]) -> str | None:
+    value = answer.get("ChecksumSHA256")
+    if not value or "-" in value:  # absent, or a multipart composite checksum
+        return None
+    try:
+        return base64.b64decode(value, validate=True).hex()
+    except (binascii.Error, ValueError):
+        return None
 
 
 def object_info(entry: dict[str, Any]) -> ObjectInfo:
@@ -250,6 +265,50 @@ class Storage:
         """HEAD one object. Raises ``NotFound`` when absent."""
         answer = await self._run(self._client.head_object, key=key, Bucket=self.bucket, Key=key)
         return object_info({**answer, "Key": key})
+
+    async def head_with_checksum(self, key: str) -> ObjectInfo:
+        """HEAD one object asking for its stored SHA-256 (``ObjectInfo.sha256``, None when
+        the object was written without one). Raises ``NotFound`` when absent."""
+        answer = await self._run(
+            self._client.head_object, key=key, Bucket=self.bucket, Key=key, ChecksumMode="ENABLED"
+        )
+        info = object_info({**answer, "Key": key})
+        return ObjectInfo(info.key, info.size, info.etag, info.last_modified, _hex(answer))
+
+    async def put(
+        self,
+        key: str,
+        data: bytes,
+        *,
+        sha256: str,
+        content_type: str,
+        if_none_match: bool = False,
+        if_match: str | None = None,
+        cache_control: str | None = None,
+    ) -> ObjectInfo:
+        """PUT ``data`` at ``key`` with ``ChecksumAlgorithm="SHA256"`` and the given hex
+        ``sha256``, so the store verifies what it receives (DESIGN.md §1.1).
+
+        ``if_none_match=True`` writes only if the key is absent (``If-None-Match: *``);
+        ``if_match`` writes only over that ETag. A lost condition raises
+        ``PreconditionFailed`` (HTTP 412); also ``AccessDenied``, ``Unreachable``.
+        """
+        params: dict[str, Any] = {
+            "Bucket": self.bucket,
+            "Key": key,
+            "Body": data,
+            "ContentType": content_type,
+            "ChecksumAlgorithm": "SHA256",
+            "ChecksumSHA256": base64.b64encode(bytes.fromhex(sha256)).decode("ascii"),
+        }
+        if if_none_match:
+            params["IfNoneMatch"] = "*"
+        if if_match is not None:
+            params["IfMatch"] = f'"{if_match}"'
+        if cache_control:
+            params["CacheControl"] = cache_control
+        answer = await self._run(self._client.put_object, key=key, **params)
+        return ObjectInfo(key, len(data), _strip_etag(answer.get("ETag")), None, sha256)
 
     async def get(self, key: str, *, max_bytes: int = 16 * 1024 * 1024) -> ObjectBody:
         """GET a small object whole (playlists, JSON). Raises ``NotFound``, ``AccessDenied``,

@@ -1,0 +1,486 @@
+"""One game's ABR backfill, v1 → v1.5 (DESIGN.md §1.1 and §4), as a job operation.
+
+Order of writes, each one safe to be killed after:
+
+1. rung objects under ``abr/{rung}/``, uploaded while the one-decode ladder encode runs,
+   skipping objects already stored with the same SHA-256;
+2. verify every rung object (HEAD: size + stored SHA-256);
+3. the ledger ``abr/renditions.json``;
+4. the rollback anchor ``master.v1.m3u8``, written only if absent (``If-None-Match: *``); an
+   existing one must equal the v1 bytes, else the game is broken and the job stops;
+5. the multivariant ``master.m3u8``, written last and only over the v1 ETag read at the
+   start (``If-Match``): a 412 means someone changed the game and nothing is published.
+
+Until step 5 succeeds viewers get the v1 media playlist, untouched. The v1 objects are
+never written, nothing is ever deleted. A re-run after a kill resumes: when the ledger is
+stored and verifies, the encode is skipped; otherwise the deterministic encode (one x264
+thread per rung) reproduces identical bytes and the uploader keeps every object already
+stored. An already-v1.5 game is verified and skipped unless ``force`` is set.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import shutil
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from services.backfill.encode import (
+    INIT_NAME,
+    PLAYLIST_NAME,
+    EncodeProgress,
+    LadderEncode,
+    ladder_command,
+)
+from services.backfill.ledger import LedgerDocument, PackagedRendition
+from services.backfill.multivariant import codecs_attribute, measure_bandwidth, multivariant_text
+from services.backfill.source import (
+    SourceRendition,
+    SourceVideo,
+    probe_source,
+    read_source,
+    require_no_missing,
+)
+from services.backfill.upload import RungObject, RungUploader, verify_stored
+from services.errors import MediaError, NotFound, PreconditionFailed
+from services.ffmpeg_tools import ffmpeg_exe, ffmpeg_version
+from services.hls import MediaPlaylist, MultivariantPlaylist, parse_playlist
+from services.job_reporting import JobOutcome, JobReporter
+from services.ladder import Ladder, PlannedRung, gop_frames, plan_rungs
+from services.storage import ObjectBody, Storage
+
+MASTER = "master.m3u8"
+ANCHOR = "master.v1.m3u8"
+LEDGER = "abr/renditions.json"
+PLAYLIST_TYPE = "application/vnd.apple.mpegurl"
+FRAME_TOLERANCE = 2
+"""Encoded frames may differ from the v1 playlist's duration x fps by this many frames."""
+
+Checkpoint = Callable[[str], Awaitable[None]]
+"""Awaited after each durable step ("ledger", "anchor", "published"); the CLI's crash tests
+use it to hold a job at a precise point."""
+
+
+def _mb(size: int) -> str:
+    return f"{size / 1e6:.1f} MB"
+
+
+async def _no_checkpoint(stage: str) -> None:
+    return None
+
+
+@dataclass(frozen=True)
+class GameKeys:
+    """The keys of one game: ``prefix`` is ``games/{id}/``."""
+
+    game_id: str
+
+    @property
+    def prefix(self) -> str:
+        return f"games/{self.game_id}/"
+
+    @property
+    def master(self) -> str:
+        return self.prefix + MASTER
+
+    @property
+    def anchor(self) -> str:
+        return self.prefix + ANCHOR
+
+    @property
+    def ledger(self) -> str:
+        return self.prefix + LEDGER
+
+    @property
+    def abr(self) -> str:
+        return self.prefix + "abr/"
+
+
+class GameBackfill:
+    """The backfill of one game; call it with a ``JobReporter`` (a jobs-model operation).
+
+    ``source_url_for(key)`` gives the URL ffmpeg reads a stored key from (the playback
+    gateway); ``work_root`` is a local folder for the encoder's output (a per-job subfolder,
+    removed at the end). Raises ``MediaError`` (broken or undecodable v1, failed
+    verification), ``PreconditionFailed`` (master.m3u8 changed during the job), ``NotFound``
+    (no such game), ``AccessDenied``/``Unreachable`` from the store, ``PlaylistError``.
+    """
+
+    def __init__(
+        self,
+        storage: Storage,
+        source_url_for: Callable[[str], str],
+        ladder: Ladder,
+        work_root: Path,
+        game_id: str,
+        *,
+        force: bool = False,
+        checkpoint: Checkpoint = _no_checkpoint,
+    ) -> None:
+        self.storage = storage
+        self.source_url_for = source_url_for
+        self.ladder = ladder
+        self.work_root = work_root
+        self.keys = GameKeys(game_id)
+        self.force = force
+        self.checkpoint = checkpoint
+
+    async def __call__(self, reporter: JobReporter) -> JobOutcome:
+        started = time.monotonic()
+        keys = self.keys
+        reporter.progress(0.0, "inspect", f"reading {keys.master}")
+        try:
+            master = await self.storage.get(keys.master)
+        except NotFound:
+            raise NotFound(f"No game {keys.game_id!r}: {keys.master} does not exist.") from None
+        stored = {o.key: o for o in (await self.storage.list_all(keys.prefix)).objects}
+        parsed = parse_playlist(master.data, uri=keys.master)
+        published = isinstance(parsed, MultivariantPlaylist)
+        if published and not self.force:
+            return await self._verify_published(master, stored, reporter)
+        source = await self._source(master, published, stored)
+        require_no_missing(source, stored)
+        reporter.log(
+            f"v1 source {source.key}: {len(source.playlist.segments)} segments, "
+            f"{source.duration:.1f} s, SHA-256 {source.sha256[:16]}…"
+        )
+        ledger = None if self.force else await self._resumable_ledger(source, stored, reporter)
+        uploaded = reused = 0
+        if ledger is None:
+            ledger, uploaded, reused = await self._encode(source, published, reporter)
+            reporter.progress(0.94, "ledger", f"writing {keys.ledger}")
+            data = ledger.to_bytes()
+            await self.storage.put(
+                keys.ledger, data, sha256=_sha(data), content_type="application/json"
+            )
+            reporter.log(f"ledger written: {keys.ledger}")
+        await self.checkpoint("ledger")
+        reporter.progress(0.96, "anchor", f"rollback anchor {keys.anchor}")
+        await self._write_anchor(source)
+        await self.checkpoint("anchor")
+        reporter.progress(0.98, "publish", f"publishing {keys.master}")
+        text = multivariant_text(ledger.renditions, keys.prefix).encode("utf-8")
+        changed = await self._publish(master, text, reporter)
+        await self.checkpoint("published")
+        rungs = [r.rung for r in ledger.renditions]
+        skipped = [f"{rung} skipped ({reason})" for rung, reason in ledger.skipped]
+        summary = (
+            f"{len(rungs)} rungs ({', '.join(rungs)}), {_mb(uploaded)} uploaded, "
+            f"{_mb(reused)} already stored, "
+            + ("master.m3u8 published" if changed else "master.m3u8 already up to date")
+        )
+        reporter.progress(1.0, "done", summary)
+        return JobOutcome(
+            summary,
+            {
+                "game_id": keys.game_id,
+                "state": "v1.5",
+                "rungs": rungs,
+                "skipped": skipped,
+                "bytes_uploaded": uploaded,
+                "bytes_reused": reused,
+                "objects": len(ledger.objects),
+                "master_published": changed,
+                "wall_seconds": round(time.monotonic() - started, 2),
+            },
+        )
+
+    async def _source(self, master: ObjectBody, published: bool, stored: dict) -> SourceRendition:
+        """The v1 playlist: ``master.m3u8`` itself, or (forced re-run of a v1.5 game) the
+        anchor. A stored anchor that differs from a v1 master means the game is broken."""
+        keys = self.keys
+        if published:
+            if keys.anchor not in stored:
+                raise MediaError(
+                    f"{keys.master} is multivariant but {ANCHOR} is missing: the game is "
+                    "broken (no rollback anchor); nothing was changed."
+                )
+            anchor = await self.storage.get(keys.anchor)
+            return read_source(keys.anchor, anchor.data)
+        source = read_source(keys.master, master.data)
+        if keys.anchor in stored:
+            anchor = await self.storage.get(keys.anchor)
+            if anchor.data != master.data:
+                raise MediaError(
+                    f"{keys.anchor} exists and differs from the v1 {MASTER}: the game is "
+                    "broken; nothing was encoded or written."
+                )
+        return source
+
+    async def _resumable_ledger(
+        self, source: SourceRendition, stored: dict, reporter: JobReporter
+    ) -> LedgerDocument | None:
+        """A stored ledger of this ladder and source whose objects all verify, else None."""
+        if self.keys.ledger not in stored:
+            return None
+        body = await self.storage.get(self.keys.ledger)
+        try:
+            ledger = LedgerDocument.from_bytes(body.data, self.keys.ledger)
+        except MediaError as exc:
+            reporter.log(f"ignoring the stored ledger: {exc}")
+            return None
+        same_ladder = (ledger.ladder_name, ledger.ladder_version) == (
+            self.ladder.name,
+            self.ladder.version,
+        )
+        same_source = all(r.source_sha256 == source.sha256 for r in ledger.renditions)
+        if not (same_ladder and same_source and ledger.renditions):
+            reporter.log("the stored ledger is for another ladder or source: re-encoding")
+            return None
+        reporter.progress(0.5, "verify", f"verifying the {len(ledger.objects)} ledger objects")
+        problems = await verify_stored(self.storage, ledger.objects)
+        if problems:
+            reporter.log(f"the stored ledger does not verify ({problems[0]}): re-encoding")
+            return None
+        reporter.log(f"resuming: the stored ledger verifies ({len(ledger.objects)} objects)")
+        return ledger
+
+    async def _encode(
+        self, source: SourceRendition, published: bool, reporter: JobReporter
+    ) -> tuple[LedgerDocument, int, int]:
+        """Probe, encode every rung in one ffmpeg, upload as segments land, verify; returns
+        the ledger to write with the bytes uploaded and the bytes found already stored."""
+        url = self.source_url_for(source.key)
+        video = await probe_source(url)
+        planned, skipped = plan_rungs(self.ladder, video.width, video.height, video.sample_aspect)
+        gop = gop_frames(self.ladder, video.fps)
+        for s in skipped:
+            reporter.log(f"{s.rung.name}: skipped, {s.reason}")
+        reporter.log(
+            f"source {video.codec} {video.width}x{video.height} @ {video.fps:.3f} fps; "
+            f"encoding {', '.join(p.rung.name for p in planned)} with a {gop}-frame GOP"
+        )
+        work = self._work_dir(reporter.job_id)
+        try:
+            objects, uploader = await self._encode_into(
+                work, url, source, video, planned, gop, published, reporter
+            )
+            rows = [
+                self._row(work, plan, video, source, objects, reporter.job_id) for plan in planned
+            ]
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+        reporter.progress(0.9, "verify", f"verifying {len(objects)} rung objects")
+        problems = await verify_stored(self.storage, list(objects.values()))
+        if problems:
+            raise MediaError(
+                f"Verification failed for {len(problems)} rung objects ({problems[0]}); "
+                "nothing was published. Run the backfill again."
+            )
+        ledger = LedgerDocument(
+            game_id=self.keys.game_id,
+            job_id=reporter.job_id,
+            created_at=_now(),
+            ladder_name=self.ladder.name,
+            ladder_version=self.ladder.version,
+            renditions=tuple(rows),
+            skipped=tuple((s.rung.name, s.reason) for s in skipped),
+        )
+        return ledger, uploader.bytes_uploaded, uploader.bytes_reused
+
+    async def _encode_into(
+        self,
+        work: Path,
+        url: str,
+        source: SourceRendition,
+        video: SourceVideo,
+        planned: list[PlannedRung],
+        gop: int,
+        published: bool,
+        reporter: JobReporter,
+    ) -> tuple[dict[str, RungObject], RungUploader]:
+        for plan in planned:
+            (work / plan.rung.name).mkdir(parents=True, exist_ok=True)
+        duration = max(source.duration, 0.001)
+        state = {"encoded": 0.0, "speed": None}
+
+        def show() -> None:
+            done = min(state["encoded"] / duration, 1.0)
+            speed = f" ({state['speed']:.2f}x)" if state["speed"] else ""
+            reporter.progress(
+                0.02 + 0.86 * done,
+                "encode",
+                f"{state['encoded']:.1f} of {duration:.1f} s encoded{speed}, "
+                f"{_mb(uploader.bytes_uploaded)} uploaded, {_mb(uploader.bytes_reused)} kept",
+            )
+
+        def on_progress(p: EncodeProgress) -> None:
+            state["encoded"], state["speed"] = p.out_time, p.speed
+            show()
+
+        uploader = RungUploader(
+            self.storage,
+            work,
+            [p.rung.name for p in planned],
+            self.keys.abr,
+            allow_replace=self.force or not published,
+            on_change=show,
+            log=reporter.log,
+        )
+        argv = ladder_command(ffmpeg_exe(), url, video, self.ladder, planned, gop, work)
+        encode = LadderEncode(argv, on_progress)
+        stop = asyncio.Event()
+        watcher = asyncio.ensure_future(uploader.watch(stop))
+        try:
+            await encode.run()
+            stop.set()
+            await watcher
+            expected = round(duration * video.fps)
+            if abs(encode.frames - expected) > FRAME_TOLERANCE:
+                raise MediaError(
+                    f"The encode produced {encode.frames} frames but the v1 playlist declares "
+                    f"{duration:.3f} s = {expected} frames: a truncated or damaged segment? "
+                    "Nothing was published."
+                )
+            uploader.offer_ready(final=True)
+            reporter.progress(0.88, "upload", "uploading the last rung objects")
+            objects = await uploader.drain()
+        except BaseException:
+            stop.set()
+            watcher.cancel()
+            await uploader.abort()
+            raise
+        reporter.log(
+            f"encode done: {encode.frames} frames; {_mb(uploader.bytes_uploaded)} uploaded, "
+            f"{_mb(uploader.bytes_reused)} already stored"
+        )
+        return objects, uploader
+
+    def _row(
+        self,
+        work: Path,
+        plan: PlannedRung,
+        video: SourceVideo,
+        source: SourceRendition,
+        objects: dict[str, RungObject],
+        job_id: str,
+    ) -> PackagedRendition:
+        rung_dir = work / plan.rung.name
+        key_prefix = f"{self.keys.abr}{plan.rung.name}/"
+        playlist = parse_playlist((rung_dir / PLAYLIST_NAME).read_bytes(), uri=PLAYLIST_NAME)
+        if not isinstance(playlist, MediaPlaylist):
+            raise MediaError(f"ffmpeg wrote a multivariant playlist for {plan.rung.name}.")
+        segments = [(objects[key_prefix + s.uri].size, s.duration) for s in playlist.segments]
+        peak, average = measure_bandwidth(segments)
+        names = [INIT_NAME, *(s.uri for s in playlist.segments), PLAYLIST_NAME]
+        return PackagedRendition(
+            game_id=self.keys.game_id,
+            rung=plan.rung.name,
+            ladder_name=self.ladder.name,
+            ladder_version=self.ladder.version,
+            encoder_settings=self.ladder.encoder_settings(plan.rung),
+            ffmpeg_version=ffmpeg_version(),
+            source_key=source.key,
+            source_sha256=source.sha256,
+            created_at=_now(),
+            job_id=job_id,
+            playlist=key_prefix + PLAYLIST_NAME,
+            width=plan.width,
+            height=plan.height,
+            frame_rate=round(video.fps, 3),
+            codecs=codecs_attribute((rung_dir / INIT_NAME).read_bytes(), video.has_audio),
+            bandwidth=peak,
+            average_bandwidth=average,
+            objects=tuple(objects[key_prefix + n] for n in names),
+        )
+
+    async def _write_anchor(self, source: SourceRendition) -> None:
+        """``master.v1.m3u8`` = the v1 bytes, only if absent; an existing one must match."""
+        keys = self.keys
+        if source.key == keys.anchor:
+            return
+        try:
+            await self.storage.put(
+                keys.anchor,
+                source.data,
+                sha256=source.sha256,
+                content_type=PLAYLIST_TYPE,
+                if_none_match=True,
+            )
+        except PreconditionFailed:
+            existing = await self.storage.get(keys.anchor)
+            if existing.data != source.data:
+                raise MediaError(
+                    f"{keys.anchor} already exists and differs from the v1 playlist: the game "
+                    "is broken. Nothing was published."
+                ) from None
+
+    async def _publish(self, master: ObjectBody, text: bytes, reporter: JobReporter) -> bool:
+        """Write the multivariant master over the ETag read at the start; False when the
+        stored master already has exactly these bytes."""
+        if master.data == text:
+            return False
+        try:
+            await self.storage.put(
+                self.keys.master,
+                text,
+                sha256=_sha(text),
+                content_type=PLAYLIST_TYPE,
+                if_match=master.etag,
+            )
+        except PreconditionFailed:
+            raise PreconditionFailed(
+                f"{self.keys.master} changed while the job ran (its ETag is no longer "
+                f"{master.etag}): someone else modified the game, so the multivariant "
+                "playlist was NOT published. The rung objects and the ledger are stored; "
+                "check the game, then run the backfill again."
+            ) from None
+        reporter.log(f"published {self.keys.master} (replacing ETag {master.etag})")
+        return True
+
+    async def _verify_published(
+        self, master: ObjectBody, stored: dict, reporter: JobReporter
+    ) -> JobOutcome:
+        """An already-v1.5 game: check anchor, ledger objects and master; never re-encode."""
+        keys = self.keys
+        reporter.progress(0.2, "verify", "already v1.5: verifying instead of re-encoding")
+        for key in (keys.anchor, keys.ledger):
+            if key not in stored:
+                raise MediaError(f"{keys.game_id} has a multivariant master but no {key}: broken.")
+        ledger = LedgerDocument.from_bytes((await self.storage.get(keys.ledger)).data, keys.ledger)
+        anchor = await self.storage.get(keys.anchor)
+        problems = await verify_stored(self.storage, ledger.objects)
+        if any(r.source_sha256 != _sha(anchor.data) for r in ledger.renditions):
+            problems.append(f"{ANCHOR} is not the v1 playlist the ledger was encoded from")
+        if multivariant_text(ledger.renditions, keys.prefix).encode() != master.data:
+            problems.append(f"{MASTER} differs from the one the ledger describes")
+        if problems:
+            raise MediaError(
+                f"{keys.game_id} is v1.5 but does not verify: {problems[0]}"
+                + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else "")
+                + ". Run a spot-check, or re-run the backfill with --force."
+            )
+        summary = f"already v1.5: {len(ledger.objects)} objects verified, nothing re-encoded"
+        reporter.progress(1.0, "done", summary)
+        return JobOutcome(
+            summary,
+            {
+                "game_id": keys.game_id,
+                "state": "v1.5",
+                "verified_only": True,
+                "objects": len(ledger.objects),
+                "bytes_uploaded": 0,
+                "bytes_reused": 0,
+                "rungs": [r.rung for r in ledger.renditions],
+            },
+        )
+
+    def _work_dir(self, job_id: str) -> Path:
+        """``work_root/{game_id}.{job_id}``, after removing folders of earlier runs of this
+        game that a kill left behind."""
+        self.work_root.mkdir(parents=True, exist_ok=True)
+        for stale in self.work_root.glob(f"{self.keys.game_id}.*"):
+            shutil.rmtree(stale, ignore_errors=True)
+        return self.work_root / f"{self.keys.game_id}.{job_id}"
+
+
+def _sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
