@@ -390,3 +390,36 @@ def test_cli_progress_redraws_one_line_per_job_on_a_tty(store_path):
     assert "% encode:" in text
     assert "backfill g2 cancelled" in text
     assert text.endswith("\n")
+
+
+def test_reports_from_a_worker_thread_reach_the_job(store_path):
+    async def threaded(reporter):
+        def work():
+            reporter.progress(0.5, "hash", "from a worker thread")
+            reporter.log("hashed in a thread")
+
+        await asyncio.to_thread(work)
+        await asyncio.sleep(0.05)
+        return JobOutcome("ok")
+
+    async def main():
+        runner = JobRunner(JobStore(store_path))
+        changes: list[JobRecord] = []
+        runner.subscribe(changes.append)
+        job = runner.submit("spotcheck", "g1", "g1", threaded)
+        await runner.wait(job.id)
+        lines = runner.log(job.id)
+        await runner.aclose()
+        return changes, lines
+
+    changes, lines = run(main())
+    assert any(c.detail == "from a worker thread" for c in changes)
+    assert lines == ["hashed in a thread"]
+
+
+def test_submit_needs_a_running_loop(store_path):
+    runner = JobRunner(JobStore(store_path))
+    with pytest.raises(RuntimeError):
+        runner.submit("backfill", "g1", "g1", FfmpegOperation())
+    assert runner.jobs() == [] and runner.store.history() == []
+    runner.store.close()

@@ -12,6 +12,7 @@ import asyncio
 import logging
 import math
 import secrets
+import threading
 import time
 import traceback
 from collections import deque
@@ -52,7 +53,9 @@ class _Job:
 
 
 class _Reporter:
-    """The ``services.job_reporting.JobReporter`` of one job; never raises."""
+    """The ``services.job_reporting.JobReporter`` of one job; never raises. A call from
+    another thread than the loop's is handed over to the loop (the contract asks for the
+    loop thread; this keeps a slip from corrupting the job's state)."""
 
     def __init__(self, runner: JobRunner, job: _Job) -> None:
         self._runner = runner
@@ -63,17 +66,21 @@ class _Reporter:
         return self._job.record.id
 
     def progress(self, fraction: float | None, stage: str, detail: str = "") -> None:
-        try:
-            self._runner._progress(self._job, fraction, str(stage), str(detail))
-        except Exception:
-            log.exception("job %s: progress report dropped", self.job_id)
+        self._on_loop(self._runner._progress, self._job, fraction, str(stage), str(detail))
 
     def log(self, line: str) -> None:
+        for part in str(line).rstrip("\n").split("\n"):
+            self._on_loop(self._runner._log, self._job, part.rstrip("\r"))
+
+    def _on_loop(self, method, *args) -> None:
         try:
-            for part in str(line).rstrip("\n").split("\n"):
-                self._runner._log(self._job, part.rstrip("\r"))
+            loop = self._runner._loop
+            if loop is not None and threading.get_ident() != self._runner._loop_thread:
+                loop.call_soon_threadsafe(self._on_loop, method, *args)
+                return
+            method(*args)
         except Exception:
-            log.exception("job %s: log line dropped", self.job_id)
+            log.exception("job %s: report dropped", self.job_id)
 
 
 class JobRunner:
@@ -98,6 +105,8 @@ class JobRunner:
         self._change_callbacks: list[ChangeCallback] = []
         self._log_callbacks: list[LogCallback] = []
         self._closed = False
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._loop_thread: int | None = None
 
     # --- public API --------------------------------------------------------------------
 
@@ -113,6 +122,8 @@ class JobRunner:
         unchanged. Raises ``RuntimeError`` after ``aclose``."""
         if self._closed:
             raise RuntimeError("the job runner is closed")
+        self._loop = asyncio.get_running_loop()
+        self._loop_thread = threading.get_ident()
         existing = self.active_job(kind, target)
         if existing is not None:
             return existing
@@ -288,6 +299,8 @@ class JobRunner:
         now = time.time()
         job.record = job.record.evolve(state=state, finished_at=now, updated_at=now,
                                        eta_seconds=None, **changes)
+        log.info("job %s %s %s: %s %s", job.record.id, job.record.kind, job.record.target,
+                 state.value, job.record.summary or job.record.error)
         self._changed(job, persist=True)
         job.log.clear()
         job.done.set()
