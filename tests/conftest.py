@@ -3,10 +3,12 @@ HTTP, packaged HLS of the demo clip, and the ../shared test inputs (skipped when
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import tempfile
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -16,6 +18,7 @@ os.environ["VIDEO_OPS_DATA_DIR"] = str(_SESSION_DIR / "data")
 os.environ["VIDEO_OPS_CONFIG_DIR"] = str(_SESSION_DIR / "config")
 
 import boto3  # noqa: E402
+import httpx  # noqa: E402
 import keyring  # noqa: E402
 import pytest  # noqa: E402
 from keyring.backend import KeyringBackend  # noqa: E402
@@ -165,3 +168,16 @@ def start_assets(tmp_path):
     yield start
     for server in servers:
         server.stop()
+
+
+@contextlib.contextmanager
+def moto_iam_auth(endpoint: str) -> Iterator[None]:
+    """Switch the moto server to IAM authentication (its ``/moto-api/reset-auth``), so bad
+    credentials get the real 403 answers S3 gives; restored to moto's default afterwards."""
+    answer = httpx.post(f"{endpoint}/moto-api/reset-auth", content=b"0")
+    answer.raise_for_status()
+    previous = answer.json()["PREVIOUS_INITIAL_NO_AUTH_ACTION_COUNT"]
+    try:
+        yield
+    finally:
+        httpx.post(f"{endpoint}/moto-api/reset-auth", content=previous.encode()).raise_for_status()

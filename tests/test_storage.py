@@ -4,10 +4,8 @@ and the typed errors (NotFound, AccessDenied, Unreachable, BadConfig)."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import time
-from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 
@@ -25,26 +23,13 @@ from services.errors import (
     Unreachable,
 )
 from services.storage import Storage, StorageConfig, translate_error
-from tests.conftest import closed_port, s3_client, upload_game
+from tests.conftest import closed_port, moto_iam_auth, s3_client, upload_game
 
 
 def run(coro):
     return asyncio.run(coro)
 
 
-
-
-@contextlib.contextmanager
-def moto_iam_auth(endpoint: str) -> Iterator[None]:
-    """Switch the moto server to IAM authentication (its ``/moto-api/reset-auth``), so bad
-    credentials get the real 403 answers S3 gives; restored to moto's default afterwards."""
-    answer = httpx.post(f"{endpoint}/moto-api/reset-auth", content=b"0")
-    answer.raise_for_status()
-    previous = answer.json()["PREVIOUS_INITIAL_NO_AUTH_ACTION_COUNT"]
-    try:
-        yield
-    finally:
-        httpx.post(f"{endpoint}/moto-api/reset-auth", content=previous.encode()).raise_for_status()
 
 
 @pytest.fixture

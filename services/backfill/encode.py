@@ -131,11 +131,15 @@ def _die_with_parent() -> None:
 class LadderEncode:
     """Runs one ladder command. ``run()`` returns when ffmpeg exits 0 and raises
     ``MediaError`` otherwise (with ffmpeg's last warnings), or when the input had decode
-    trouble (a missing or truncated segment: ffmpeg only warns and goes on). Cancelling
+    trouble (a missing or truncated segment: ffmpeg only warns and goes on). ``hide`` (the
+    gateway's secret URL prefix) is removed from every warning kept. Cancelling
     ``run()`` terminates ffmpeg (SIGTERM, then SIGKILL after ``TERMINATE_GRACE_S``)."""
 
-    def __init__(self, argv: list[str], on_progress: Callable[[EncodeProgress], None]) -> None:
+    def __init__(
+        self, argv: list[str], on_progress: Callable[[EncodeProgress], None], *, hide: str = ""
+    ) -> None:
         self.argv = argv
+        self.hide = hide
         self.on_progress = on_progress
         self.pid: int | None = None
         self.frames = 0
@@ -202,6 +206,8 @@ class LadderEncode:
         assert process.stderr is not None
         async for raw in process.stderr:
             line = raw.decode(errors="replace").strip()
+            if self.hide:
+                line = line.replace(self.hide, "")
             if line:
                 self.warnings.append(line)
 

@@ -69,7 +69,8 @@ def _mb(size: int) -> str:
     return f"{size / 1e6:.1f} MB"
 
 
-async def _no_checkpoint(stage: str) -> None:
+async def no_checkpoint(stage: str) -> None:
+    """The default checkpoint: go on at once."""
     return None
 
 
@@ -119,7 +120,7 @@ class GameBackfill:
         game_id: str,
         *,
         force: bool = False,
-        checkpoint: Checkpoint = _no_checkpoint,
+        checkpoint: Checkpoint = no_checkpoint,
     ) -> None:
         self.storage = storage
         self.source_url_for = source_url_for
@@ -245,7 +246,8 @@ class GameBackfill:
         """Probe, encode every rung in one ffmpeg, upload as segments land, verify; returns
         the ledger to write with the bytes uploaded and the bytes found already stored."""
         url = self.source_url_for(source.key)
-        video = await probe_source(url)
+        hide = url[: -len(source.key)] if url.endswith(source.key) else url
+        video = await probe_source(url, hide=hide)
         planned, skipped = plan_rungs(self.ladder, video.width, video.height, video.sample_aspect)
         gop = gop_frames(self.ladder, video.fps)
         for s in skipped:
@@ -257,7 +259,7 @@ class GameBackfill:
         work = self._work_dir(reporter.job_id)
         try:
             objects, uploader = await self._encode_into(
-                work, url, source, video, planned, gop, published, reporter
+                work, url, hide, source, video, planned, gop, published, reporter
             )
             rows = [
                 self._row(work, plan, video, source, objects, reporter.job_id) for plan in planned
@@ -286,6 +288,7 @@ class GameBackfill:
         self,
         work: Path,
         url: str,
+        hide: str,
         source: SourceRendition,
         video: SourceVideo,
         planned: list[PlannedRung],
@@ -296,14 +299,14 @@ class GameBackfill:
         for plan in planned:
             (work / plan.rung.name).mkdir(parents=True, exist_ok=True)
         duration = max(source.duration, 0.001)
-        state = {"encoded": 0.0, "speed": None}
+        state = {"encoded": 0.0, "speed": None, "stage": "encode"}
 
         def show() -> None:
             done = min(state["encoded"] / duration, 1.0)
             speed = f" ({state['speed']:.2f}x)" if state["speed"] else ""
             reporter.progress(
                 0.02 + 0.86 * done,
-                "encode",
+                state["stage"],
                 f"{state['encoded']:.1f} of {duration:.1f} s encoded{speed}, "
                 f"{_mb(uploader.bytes_uploaded)} uploaded, {_mb(uploader.bytes_reused)} kept",
             )
@@ -322,11 +325,11 @@ class GameBackfill:
             log=reporter.log,
         )
         argv = ladder_command(ffmpeg_exe(), url, video, self.ladder, planned, gop, work)
-        encode = LadderEncode(argv, on_progress)
+        encode = LadderEncode(argv, on_progress, hide=hide)
         stop = asyncio.Event()
         watcher = asyncio.ensure_future(uploader.watch(stop))
         try:
-            await encode.run()
+            await self._encode_unless_upload_fails(encode, uploader)
             stop.set()
             await watcher
             expected = round(duration * video.fps)
@@ -337,7 +340,8 @@ class GameBackfill:
                     "Nothing was published."
                 )
             uploader.offer_ready(final=True)
-            reporter.progress(0.88, "upload", "uploading the last rung objects")
+            state["stage"] = "upload"
+            show()
             objects = await uploader.drain()
         except BaseException:
             stop.set()
@@ -349,6 +353,23 @@ class GameBackfill:
             f"{_mb(uploader.bytes_reused)} already stored"
         )
         return objects, uploader
+
+    @staticmethod
+    async def _encode_unless_upload_fails(encode: LadderEncode, uploader: RungUploader) -> None:
+        """Run the encode; if an upload fails first (a 403, the store unreachable), stop
+        ffmpeg at once and raise that failure instead of encoding for nothing."""
+        encoding = asyncio.ensure_future(encode.run())
+        failing = asyncio.ensure_future(uploader.failed.wait())
+        try:
+            await asyncio.wait({encoding, failing}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            failing.cancel()
+            if not encoding.done():
+                encoding.cancel()
+                await asyncio.gather(encoding, return_exceptions=True)
+        if uploader.failure is not None and encoding.cancelled():
+            raise uploader.failure
+        await encoding
 
     def _row(
         self,

@@ -83,8 +83,9 @@ def _fraction(text: str) -> Fraction:
     return value
 
 
-async def probe_source(url: str, *, timeout_s: float = 60.0) -> SourceVideo:
-    """Probe the source at ``url`` (a gateway URL of the v1 playlist) with ffprobe.
+async def probe_source(url: str, *, hide: str = "", timeout_s: float = 60.0) -> SourceVideo:
+    """Probe the source at ``url`` (a gateway URL of the v1 playlist) with ffprobe;
+    ``hide`` (the gateway's secret URL prefix) is removed from ffprobe's words.
 
     Raises ``MediaError`` when there is no decodable video stream (the message carries
     ffprobe's own words), ``BadConfig`` when ffprobe is missing, ``ServiceError`` on timeout.
@@ -108,7 +109,8 @@ async def probe_source(url: str, *, timeout_s: float = 60.0) -> SourceVideo:
         process.kill()
         await process.wait()
         raise
-    reason = err.decode(errors="replace").strip().splitlines()
+    said_lines = err.decode(errors="replace").strip().splitlines()
+    reason = [line.replace(hide, "") if hide else line for line in said_lines]
     try:
         streams = json.loads(out or b"{}").get("streams", [])
     except json.JSONDecodeError:

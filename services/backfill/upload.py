@@ -57,8 +57,10 @@ class RungUploader:
     ``offer_ready(final=False)`` queues every file that is final now (call it periodically
     while ffmpeg runs, and once with ``final=True`` after it exits 0 to add the rung
     playlists); ``drain()`` waits for every queued upload and returns the stored objects by
-    key. ``on_change`` is called after each object. ``allow_replace=False`` refuses to
-    overwrite a stored object whose bytes differ (raises ``ServiceError``).
+    key. The first failed upload stops its worker, sets ``failed`` (so the caller can stop
+    the encode at once) and is re-raised by ``drain()``. ``on_change`` is called after each
+    object. ``allow_replace=False`` refuses to overwrite a stored object whose bytes differ
+    (raises ``ServiceError``).
     """
 
     def __init__(
@@ -83,6 +85,8 @@ class RungUploader:
         self.objects: dict[str, RungObject] = {}
         self.bytes_uploaded = 0
         self.bytes_reused = 0
+        self.failure: Exception | None = None
+        self.failed = asyncio.Event()
         self._queued: set[Path] = set()
         self._queue: asyncio.Queue[Path | None] = asyncio.Queue()
         self._workers = [asyncio.ensure_future(self._work()) for _ in range(workers)]
@@ -126,6 +130,8 @@ class RungUploader:
         for _ in self._workers:
             self._queue.put_nowait(None)
         await asyncio.gather(*self._workers)
+        if self.failure is not None:
+            raise self.failure
         return dict(self.objects)
 
     async def abort(self) -> None:
@@ -139,7 +145,13 @@ class RungUploader:
             path = await self._queue.get()
             if path is None:
                 return
-            await self._upload(path)
+            try:
+                await self._upload(path)
+            except Exception as exc:  # kept for drain(); `failed` lets the encode stop early
+                if self.failure is None:
+                    self.failure = exc
+                    self.failed.set()
+                return
 
     async def _upload(self, path: Path) -> None:
         key = self.key_for(path)
