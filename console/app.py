@@ -79,20 +79,31 @@ class Console:
     player: object
     window: object
     assets: object
+    jobs: object
+    backfill: object
 
     async def aclose(self) -> None:
-        """Stop controllers and the player, then close the services' connections."""
+        """Stop controllers and the player, cancel running jobs (their ffmpeg stops, their
+        games stay on v1), then close the services' connections."""
         self._stop_controllers()
+        await self.jobs.runner.aclose()
         await self.context.aclose()
 
     def close(self) -> None:
-        """``aclose`` for synchronous callers (tests' teardown)."""
+        """``aclose`` for synchronous callers (tests' teardown); jobs still running are
+        cancelled on the loop when it runs, else left to the process exit."""
         self._stop_controllers()
+        loop = asyncio.get_event_loop_policy().get_event_loop()
+        if loop.is_running():
+            loop.create_task(self.jobs.runner.aclose())
+        elif not loop.is_closed():
+            loop.run_until_complete(self.jobs.runner.aclose())
         self.context.close()
 
     def _stop_controllers(self) -> None:
         self.catalog.shutdown()
         self.assets.shutdown()
+        self.jobs.shutdown()
         self.player.shutdown()
 
 
@@ -111,12 +122,16 @@ def make_application(argv: list[str] | None = None) -> QApplication:
 async def build_console(app: QApplication, profile: str | None = None) -> Console:
     """Connect (demo stack or profile), then build controllers and the window; shown."""
     from console.assets_controller import AssetsController
+    from console.backfill_controller import BackfillController
+    from console.jobs.runner import JobRunner
+    from console.jobs_controller import JobsController
     from player.controller import Player
     from player.video_widget import create_video_widget
     from views.asset_detail_panel import AssetDetailPanel
     from views.assets_panel import AssetsPanel
     from views.catalog_panel import CatalogPanel
     from views.game_detail_panel import GameDetailPanel
+    from views.jobs_panel import JobsPanel
     from views.main_window import MainWindow
     from views.player_panel import PlayerPanel
 
@@ -131,6 +146,10 @@ async def build_console(app: QApplication, profile: str | None = None) -> Consol
     assets = AssetsController(context)
     assets_panel = AssetsPanel(assets)
     asset_detail = AssetDetailPanel()
+    runner = JobRunner()
+    jobs = JobsController(runner)
+    jobs_panel = JobsPanel(jobs)
+    backfill = BackfillController(context, jobs)
     window = MainWindow(
         title=title,
         is_demo=context.profile.is_demo,
@@ -139,6 +158,7 @@ async def build_console(app: QApplication, profile: str | None = None) -> Consol
         player_panel=player_panel,
         assets_panel=assets_panel,
         asset_detail_panel=asset_detail,
+        jobs_panel=jobs_panel,
         about_text=about_text(),
     )
     relay = ErrorRelay(window)
@@ -147,6 +167,12 @@ async def build_console(app: QApplication, profile: str | None = None) -> Consol
     for controller in (catalog, assets):
         controller.error.connect(window.show_error)
         controller.status.connect(window.show_status)
+    wire_backfill(window, catalog, catalog_panel, detail_panel, backfill, jobs_panel, context)
+    if runner.store.recovered:
+        window.show_status(
+            f"{len(runner.store.recovered)} job(s) were interrupted when the console last "
+            "exited: run them again to resume (Jobs tab)."
+        )
     player.error.connect(window.show_error)
     catalog.detail_loaded.connect(detail_panel.show_detail)
     catalog_panel.game_selected.connect(catalog.load_detail)
@@ -177,7 +203,49 @@ async def build_console(app: QApplication, profile: str | None = None) -> Consol
     catalog.refresh()
     if assets.available:
         assets.load()
-    return Console(app, context, catalog, player, window, assets)
+    return Console(app, context, catalog, player, window, assets, jobs, backfill)
+
+
+def wire_backfill(window, catalog, catalog_panel, detail_panel, backfill, jobs_panel, context
+                  ) -> None:
+    """Catalog → confirmation → backfill jobs; a finished job re-reads its game; the Jobs
+    panel's "open game" shows the game in the catalog with its detail."""
+    from views.backfill_dialog import BackfillDialog
+
+    def ask(games: list, explicit: bool) -> None:
+        plans = {}
+        for force in (False, True):
+            plan = backfill.plan(games, explicit=explicit, force=force)
+            plans[force] = ([g.id for g in plan.games], [(g.id, why) for g, why in plan.skipped])
+        dialog = BackfillDialog(
+            plans,
+            profile=context.profile.name,
+            bucket=context.profile.bucket,
+            is_demo=context.profile.is_demo,
+            ladder=backfill.ladder_label,
+            parent=window,
+        )
+        if dialog.exec():
+            chosen = set(dialog.games)
+            plan = backfill.plan([g for g in games if g.id in chosen], explicit=True)
+            backfill.submit(plan, force=dialog.force)
+            window.show_section(jobs_panel)
+
+    def game_changed(game_id: str) -> None:
+        catalog.refresh_game(game_id)
+        shown = detail_panel.detail
+        if shown is not None and shown.summary.id == game_id:
+            catalog.load_detail(game_id)
+
+    def open_game(game_id: str) -> None:
+        window.show_section(catalog_panel)
+        if not catalog_panel.select_game(game_id):
+            catalog.load_detail(game_id)
+
+    catalog_panel.backfill_requested.connect(ask)
+    backfill.game_changed.connect(game_changed)
+    backfill.status.connect(window.show_status)
+    jobs_panel.open_target.connect(open_game)
 
 
 def start_gui_loop():

@@ -13,6 +13,8 @@ import json
 import sys
 
 from console.cli_assets import run_assets
+from console.cli_backfill import add_parser as add_backfill_parser
+from console.cli_backfill import run_backfill
 from console.context import ASSETS_API_TOKEN, open_context
 from console.errors import describe
 from services.assets_model import AssetStatus
@@ -44,6 +46,8 @@ def _parser() -> argparse.ArgumentParser:
     a_retry = assets_cmd.add_parser("retry", help="retry failed assets (asks first)")
     a_retry.add_argument("post_ids", nargs="+", metavar="POST_ID")
     a_retry.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+
+    add_backfill_parser(commands)
 
     demo = commands.add_parser("demo", help="the embedded demo stack")
     demo_cmd = demo.add_subparsers(dest="demo_command", required=True)
@@ -208,6 +212,8 @@ def main(argv: list[str]) -> int:
             return asyncio.run(_catalog_list(args.profile, args.league, args.json))
         if args.command == "assets":
             return asyncio.run(run_assets(args))
+        if args.command == "backfill":
+            return asyncio.run(run_backfill(args))
         if args.command == "demo":
             return _demo(args.demo_command)
         if args.command == "smoke":

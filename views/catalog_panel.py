@@ -69,6 +69,14 @@ class GameTableModel(RowTableModel):
     def total(self) -> int:
         return len(self._games)
 
+    def has_game(self, game_id: str) -> bool:
+        """True when ``game_id`` is listed (shown or filtered out)."""
+        return game_id in self._games
+
+    def row_of(self, game_id: str) -> int | None:
+        """The visible row of ``game_id``, None when filtered out or unknown."""
+        return self._row_of.get(game_id)
+
     def game(self, row: int) -> GameSummary:
         """The game shown at visible ``row``."""
         return self._rows[row]
@@ -191,13 +199,17 @@ _SORT_KEYS = (
 
 
 class CatalogPanel(QWidget):
-    """Filter bar + table. Emits ``game_selected(str)`` (game id) and ``refresh_requested``.
+    """Filter bar + table. Emits ``game_selected(str)`` (game id), ``refresh_requested`` and
+    ``backfill_requested(list, bool)``.
 
     It receives the catalog controller and only connects to its signals.
     """
 
     game_selected = Signal(str)
     refresh_requested = Signal()
+    backfill_requested = Signal(list, bool)
+    """``(games, explicit)``: GameSummary rows to backfill; ``explicit`` when the operator
+    picked that game (else it is every shown game, filtered by the batch rule)."""
 
     def __init__(self, controller, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -210,6 +222,13 @@ class CatalogPanel(QWidget):
         self.league_box.setMinimumContentsLength(10)
         refresh = QPushButton("Refresh")
         refresh.setToolTip("List the catalog again (F5)")
+        backfill = QPushButton("Backfill…")
+        backfill.setToolTip("Encode the ABR ladder for the selected game (Ctrl+B) or for every "
+                            "shown v1/partial game (Ctrl+Shift+B)")
+        backfill_menu = QMenu(backfill)
+        backfill_menu.addAction("Selected game…", self.request_backfill_selected)
+        backfill_menu.addAction("All shown games…", self.request_backfill_shown)
+        backfill.setMenu(backfill_menu)
         self.count_label = QLabel("")
         self.count_label.setObjectName("muted")
 
@@ -237,6 +256,7 @@ class CatalogPanel(QWidget):
         bar.addWidget(self.filter_edit, 1)
         bar.addWidget(self.league_box)
         bar.addWidget(refresh)
+        bar.addWidget(backfill)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(bar)
@@ -250,6 +270,8 @@ class CatalogPanel(QWidget):
         self.table.customContextMenuRequested.connect(self._context_menu)
         QShortcut(QKeySequence.StandardKey.Find, self, self.filter_edit.setFocus)
         QShortcut(QKeySequence(Qt.Key.Key_F5), self, self.refresh_requested.emit)
+        QShortcut(QKeySequence("Ctrl+B"), self, self.request_backfill_selected)
+        QShortcut(QKeySequence("Ctrl+Shift+B"), self, self.request_backfill_shown)
 
         controller.listing_started.connect(self.model.clear)
         controller.games_added.connect(self._on_games_added)
@@ -303,6 +325,32 @@ class CatalogPanel(QWidget):
         if self.model.rowCount():
             self.table.selectRow(0)
 
+    def select_game(self, game_id: str) -> bool:
+        """Show and select ``game_id`` (clearing the filters when they hide it)."""
+        if self.model.row_of(game_id) is None and self.model.has_game(game_id):
+            self.filter_edit.clear()
+            self.league_box.setCurrentIndex(0)
+        row = self.model.row_of(game_id)
+        if row is None:
+            return False
+        self.table.selectRow(row)
+        self.table.scrollTo(self.model.index(row, 0))
+        return True
+
+    def shown_games(self) -> list[GameSummary]:
+        """The games the table shows now (filtered and sorted)."""
+        return [self.model.game(row) for row in range(self.model.rowCount())]
+
+    def request_backfill_selected(self) -> None:
+        index = self.table.currentIndex()
+        if index.isValid():
+            self.backfill_requested.emit([self.model.game(index.row())], True)
+
+    def request_backfill_shown(self) -> None:
+        games = self.shown_games()
+        if games:
+            self.backfill_requested.emit(games, False)
+
     def _context_menu(self, pos) -> None:
         index = self.table.indexAt(pos)
         if not index.isValid():
@@ -313,4 +361,8 @@ class CatalogPanel(QWidget):
         menu.addAction(
             "Copy prefix", lambda: QGuiApplication.clipboard().setText(f"games/{game_id}/")
         )
+        menu.addSeparator()
+        game = self.model.game(index.row())
+        menu.addAction("Backfill this game…", lambda: self.backfill_requested.emit([game], True))
+        menu.addAction("Backfill all shown games…", self.request_backfill_shown)
         menu.exec(self.table.viewport().mapToGlobal(pos))

@@ -67,6 +67,7 @@ class MainWindow(QMainWindow):
         player_panel: QWidget,
         assets_panel: QWidget,
         asset_detail_panel: QWidget,
+        jobs_panel: QWidget,
         about_text: str,
     ) -> None:
         super().__init__()
@@ -78,15 +79,18 @@ class MainWindow(QMainWindow):
         self.player_panel = player_panel
         self.assets_panel = assets_panel
         self.asset_detail_panel = asset_detail_panel
+        self.jobs_panel = jobs_panel
 
         # left: what to browse; right: the shared player over the matching detail
         self.sections = QTabWidget()
-        self.sections.addTab(catalog_panel, "Catalog")
-        self.sections.addTab(assets_panel, "Failed assets")
         self.details = QStackedWidget()
-        self.details.addWidget(detail_panel)
-        self.details.addWidget(asset_detail_panel)
-        self.sections.currentChanged.connect(self.details.setCurrentIndex)
+        self._detail_of: list[QWidget] = []
+        self.add_section("Catalog", catalog_panel, detail_panel)
+        self.add_section("Failed assets", assets_panel, asset_detail_panel)
+        self.add_section("Jobs", jobs_panel, detail_panel)
+        self.sections.currentChanged.connect(
+            lambda index: self.details.setCurrentWidget(self._detail_of[index])
+        )
         right = QSplitter(Qt.Orientation.Vertical)
         right.addWidget(player_panel)
         right.addWidget(self.details)
@@ -123,7 +127,8 @@ class MainWindow(QMainWindow):
         quit_action.triggered.connect(self.close)
         file_menu.addAction(quit_action)
         view_menu = self.menuBar().addMenu("&View")
-        for index, name in enumerate(("&Catalog", "&Failed assets")):
+        for index in range(self.sections.count()):
+            name = "&" + self.sections.tabText(index)
             action = QAction(name, self, shortcut=QKeySequence(f"Ctrl+{index + 1}"))
             action.triggered.connect(lambda _=False, i=index: self.sections.setCurrentIndex(i))
             view_menu.addAction(action)
@@ -131,6 +136,18 @@ class MainWindow(QMainWindow):
         about = QAction("&About", self)
         about.triggered.connect(lambda: QMessageBox.about(self, "About", self.about_text))
         help_menu.addAction(about)
+
+    def add_section(self, title: str, panel: QWidget, detail: QWidget) -> None:
+        """A left-hand tab; ``detail`` shows under the player while it is current (one
+        detail widget may serve several sections)."""
+        self.sections.addTab(panel, title)
+        if self.details.indexOf(detail) < 0:
+            self.details.addWidget(detail)
+        self._detail_of.append(detail)
+
+    def show_section(self, panel: QWidget) -> None:
+        """Bring the tab holding ``panel`` to the front."""
+        self.sections.setCurrentWidget(panel)
 
     def show_status(self, message: str) -> None:
         self.statusBar().showMessage(message, 8000)

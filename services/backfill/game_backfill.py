@@ -299,20 +299,22 @@ class GameBackfill:
         for plan in planned:
             (work / plan.rung.name).mkdir(parents=True, exist_ok=True)
         duration = max(source.duration, 0.001)
-        state = {"encoded": 0.0, "speed": None, "stage": "encode"}
+        expected_frames = max(1, round(duration * video.fps))
+        state = {"frames": 0, "speed": None, "stage": "encode"}
 
         def show() -> None:
-            done = min(state["encoded"] / duration, 1.0)
+            # frames, not -progress out_time: with several outputs out_time runs ahead
+            done = min(state["frames"] / expected_frames, 1.0)
             speed = f" ({state['speed']:.2f}x)" if state["speed"] else ""
             reporter.progress(
                 0.02 + 0.86 * done,
                 state["stage"],
-                f"{state['encoded']:.1f} of {duration:.1f} s encoded{speed}, "
+                f"{done * duration:.1f} of {duration:.1f} s encoded{speed}, "
                 f"{_mb(uploader.bytes_uploaded)} uploaded, {_mb(uploader.bytes_reused)} kept",
             )
 
         def on_progress(p: EncodeProgress) -> None:
-            state["encoded"], state["speed"] = p.out_time, p.speed
+            state["frames"], state["speed"] = p.frame, p.speed
             show()
 
         uploader = RungUploader(
@@ -332,7 +334,7 @@ class GameBackfill:
             await self._encode_unless_upload_fails(encode, uploader)
             stop.set()
             await watcher
-            expected = round(duration * video.fps)
+            expected = expected_frames
             if abs(encode.frames - expected) > FRAME_TOLERANCE:
                 raise MediaError(
                     f"The encode produced {encode.frames} frames but the v1 playlist declares "
