@@ -1,0 +1,89 @@
+"""Backfill from the real window: catalog → confirmation → Jobs tab with live progress →
+the catalog's state column turns v1.5; a production profile needs its name typed."""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QDialogButtonBox
+
+from console.app import build_console, make_application
+from console.jobs.model import JobState
+from services.catalog import GameState
+from tests.backfill_support import make_short_v1
+from tests.conftest import upload_game
+from tests.gui_support import make_profile, run_task
+from views.backfill_dialog import BackfillDialog
+
+pytestmark = pytest.mark.timeout(240)
+
+
+@pytest.fixture
+def console(qapp, qloop, qtbot, storage_config, tmp_path):
+    short = make_short_v1(tmp_path / "v1")
+    upload_game(storage_config, "nba-gui-1", short, meta={"title": "A at B", "league": "NBA"})
+    upload_game(storage_config, "nba-gui-2", short, meta={"title": "C at D", "league": "NBA"},
+                skip=("seg_00001.m4s",))
+    make_profile("gui-backfill", storage_config)
+    built = run_task(qtbot, build_console(make_application(), "gui-backfill"))
+    panel = built.window.catalog_panel
+    qtbot.waitUntil(lambda: panel.model.total == 2 and all(
+        panel.model.game(r).state for r in range(panel.model.rowCount())), timeout=20_000)
+    yield built
+    built.close()
+    built.window.close()
+
+
+def _state(panel, game_id: str) -> GameState | None:
+    row = panel.model.row_of(game_id)
+    return None if row is None else panel.model.game(row).state
+
+
+def test_backfill_from_the_catalog_updates_jobs_and_state(console, qtbot, monkeypatch):
+    shown: list[BackfillDialog] = []
+
+    def accept(dialog: BackfillDialog) -> int:
+        shown.append(dialog)
+        assert dialog.typed is not None  # a non-demo profile: the name must be typed
+        ok = dialog.buttons.button(QDialogButtonBox.StandardButton.Ok)
+        assert not ok.isEnabled()
+        dialog.typed.setText("gui-backfill")
+        assert ok.isEnabled()
+        return 1
+
+    monkeypatch.setattr(BackfillDialog, "exec", accept)
+    panel = console.window.catalog_panel
+    panel.request_backfill_shown()  # batch: the broken game is skipped with its reason
+    dialog = shown[0]
+    assert dialog.games == ["nba-gui-1"]
+    assert "skip  nba-gui-2: broken" in dialog.listing.toPlainText()
+    assert console.window.sections.currentWidget() is console.window.jobs_panel
+
+    jobs = console.jobs
+    records = [r for r in jobs.history() if r.target == "nba-gui-1"]
+    assert len(records) == 1
+    jobs_panel = console.window.jobs_panel
+    qtbot.waitUntil(lambda: jobs.get(records[0].id).state is JobState.RUNNING, timeout=20_000)
+    qtbot.waitUntil(lambda: (jobs.get(records[0].id).fraction or 0) > 0.1, timeout=60_000)
+    assert jobs_panel.model.rowCount() >= 1
+    qtbot.waitUntil(lambda: jobs.get(records[0].id).finished, timeout=120_000)
+    finished = jobs.get(records[0].id)
+    assert finished.state is JobState.SUCCEEDED, finished.error
+    assert "master.m3u8 published" in finished.summary
+    qtbot.waitUntil(lambda: _state(panel, "nba-gui-1") is GameState.V15, timeout=20_000)
+    assert _state(panel, "nba-gui-2") is GameState.BROKEN
+
+    # a second request for the same game while nothing runs: the job verifies, never twice
+    panel.select_game("nba-gui-1")
+    qtbot.keyClick(panel.table, Qt.Key.Key_B, Qt.KeyboardModifier.ControlModifier)
+    assert shown[-1].games == ["nba-gui-1"]
+
+
+def test_open_game_from_the_jobs_panel_selects_it_in_the_catalog(console, qtbot):
+    console.window.show_section(console.window.jobs_panel)
+    console.window.catalog_panel.filter_edit.setText("C at D")
+    console.window.jobs_panel.open_target.emit("nba-gui-1")
+    panel = console.window.catalog_panel
+    assert console.window.sections.currentWidget() is panel
+    assert panel.selected_game_id() == "nba-gui-1"
+    assert panel.filter_edit.text() == ""
