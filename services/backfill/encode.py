@@ -66,10 +66,13 @@ def ladder_command(
     planned: list[PlannedRung],
     gop: int,
     out_dir: Path,
+    *,
+    x264_threads: int = 1,
 ) -> list[str]:
     """The argv encoding ``planned`` rungs of ``ladder`` from ``source_url`` into
     ``out_dir/{rung}/index.m3u8`` (+ ``init.mp4``, ``seg_00000.m4s``...), progress
-    key=value lines on stdout. ``gop`` is in frames."""
+    key=value lines on stdout. ``gop`` is in frames. ``x264_threads`` other than 1 (0:
+    x264's automatic count) gives up reproducible output; benchmarks use it for baselines."""
     src = ffmpeg.input(source_url, rw_timeout=20_000_000)
     split = src["v:0"].filter_multi_output("split", len(planned))
     outputs = []
@@ -93,7 +96,7 @@ def ladder_command(
             "force_key_frames": f"expr:eq(mod(n,{gop}),0)",
             "x264-params": "open-gop=0",
             "fps_mode": "passthrough",
-            "threads": 1,
+            "threads": x264_threads,
             "map_metadata": -1,
             "f": "hls",
             "hls_time": ladder.segment_seconds,
