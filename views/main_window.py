@@ -88,9 +88,7 @@ class MainWindow(QMainWindow):
         self.add_section("Catalog", catalog_panel, detail_panel)
         self.add_section("Failed assets", assets_panel, asset_detail_panel)
         self.add_section("Jobs", jobs_panel, detail_panel)
-        self.sections.currentChanged.connect(
-            lambda index: self.details.setCurrentWidget(self._detail_of[index])
-        )
+        self.sections.currentChanged.connect(self._on_section)
         right = QSplitter(Qt.Orientation.Vertical)
         right.addWidget(player_panel)
         right.addWidget(self.details)
@@ -102,6 +100,10 @@ class MainWindow(QMainWindow):
         main.setStretchFactor(0, 2)
         main.setStretchFactor(1, 3)
         main.setSizes([640, 800])
+        self.main_splitter = main
+        # each section keeps its own split; the jobs table needs a wider left side
+        self._split_of: dict[int, list[int]] = {self.sections.indexOf(jobs_panel): [920, 520]}
+        self._current_section = 0
 
         central = QWidget()
         layout = QVBoxLayout(central)
@@ -144,6 +146,17 @@ class MainWindow(QMainWindow):
         if self.details.indexOf(detail) < 0:
             self.details.addWidget(detail)
         self._detail_of.append(detail)
+
+    def _on_section(self, index: int) -> None:
+        """Show the section's detail, and restore the split the operator left it with."""
+        self._split_of[self._current_section] = self.main_splitter.sizes()
+        self._current_section = index
+        self.details.setCurrentWidget(self._detail_of[index])
+        total = sum(self.main_splitter.sizes())
+        wanted = self._split_of.get(index)
+        if wanted and total > 0:
+            left = round(total * wanted[0] / sum(wanted))
+            self.main_splitter.setSizes([left, total - left])
 
     def show_section(self, panel: QWidget) -> None:
         """Bring the tab holding ``panel`` to the front."""
