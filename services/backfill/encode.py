@@ -125,13 +125,21 @@ def ladder_command(
     return merged.compile(cmd=exe, overwrite_output=True)
 
 
-def _die_with_parent() -> None:
-    """In the child before exec: SIGKILL ffmpeg if the console dies (Linux prctl)."""
+ENCODER_NICENESS = 10
+"""The encoder runs at this lower CPU priority so the console's GUI thread stays responsive
+on a 2-core machine (the bytes it writes do not depend on it)."""
+
+
+def _child_setup() -> None:
+    """In the child before exec: lower its priority, and SIGKILL it if the console dies
+    (Linux prctl PR_SET_PDEATHSIG) so no orphan encoder keeps writing."""
+    with contextlib.suppress(OSError):
+        os.nice(ENCODER_NICENESS)
     if sys.platform.startswith("linux"):
         import ctypes
 
         with contextlib.suppress(OSError, AttributeError):
-            ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+            ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)
 
 
 class LadderEncode:
@@ -157,7 +165,7 @@ class LadderEncode:
             stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
-            preexec_fn=_die_with_parent if os.name == "posix" else None,
+            preexec_fn=_child_setup if os.name == "posix" else None,
         )
         self.pid = process.pid
         try:

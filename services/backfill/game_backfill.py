@@ -256,13 +256,15 @@ class GameBackfill:
             f"source {video.codec} {video.width}x{video.height} @ {video.fps:.3f} fps; "
             f"encoding {', '.join(p.rung.name for p in planned)} with a {gop}-frame GOP"
         )
+        version = await asyncio.to_thread(ffmpeg_version)
         work = self._work_dir(reporter.job_id)
         try:
             objects, uploader = await self._encode_into(
                 work, url, hide, source, video, planned, gop, published, reporter
             )
             rows = [
-                self._row(work, plan, video, source, objects, reporter.job_id) for plan in planned
+                self._row(work, plan, video, source, objects, reporter.job_id, version)
+                for plan in planned
             ]
         finally:
             shutil.rmtree(work, ignore_errors=True)
@@ -381,6 +383,7 @@ class GameBackfill:
         source: SourceRendition,
         objects: dict[str, RungObject],
         job_id: str,
+        version: str,
     ) -> PackagedRendition:
         rung_dir = work / plan.rung.name
         key_prefix = f"{self.keys.abr}{plan.rung.name}/"
@@ -396,7 +399,7 @@ class GameBackfill:
             ladder_name=self.ladder.name,
             ladder_version=self.ladder.version,
             encoder_settings=self.ladder.encoder_settings(plan.rung),
-            ffmpeg_version=ffmpeg_version(),
+            ffmpeg_version=version,
             source_key=source.key,
             source_sha256=source.sha256,
             created_at=_now(),
