@@ -79,6 +79,7 @@ class Console:
     player: object
     window: object
     assets: object
+    cues: object = None
 
     async def aclose(self) -> None:
         """Stop controllers and the player, then close the services' connections."""
@@ -93,6 +94,8 @@ class Console:
     def _stop_controllers(self) -> None:
         self.catalog.shutdown()
         self.assets.shutdown()
+        if self.cues is not None:
+            self.cues.shutdown()
         self.player.shutdown()
 
 
@@ -111,11 +114,14 @@ def make_application(argv: list[str] | None = None) -> QApplication:
 async def build_console(app: QApplication, profile: str | None = None) -> Console:
     """Connect (demo stack or profile), then build controllers and the window; shown."""
     from console.assets_controller import AssetsController
+    from console.cue_controller import CueController
     from player.controller import Player
     from player.video_widget import create_video_widget
     from views.asset_detail_panel import AssetDetailPanel
     from views.assets_panel import AssetsPanel
     from views.catalog_panel import CatalogPanel
+    from views.cue_status_panel import CueStatusPanel
+    from views.cues_panel import CuesPanel
     from views.game_detail_panel import GameDetailPanel
     from views.main_window import MainWindow
     from views.player_panel import PlayerPanel
@@ -131,6 +137,9 @@ async def build_console(app: QApplication, profile: str | None = None) -> Consol
     assets = AssetsController(context)
     assets_panel = AssetsPanel(assets)
     asset_detail = AssetDetailPanel()
+    cues = CueController(context)
+    cues_panel = CuesPanel(cues)
+    cue_status = CueStatusPanel(cues)
     window = MainWindow(
         title=title,
         is_demo=context.profile.is_demo,
@@ -140,11 +149,13 @@ async def build_console(app: QApplication, profile: str | None = None) -> Consol
         assets_panel=assets_panel,
         asset_detail_panel=asset_detail,
         about_text=about_text(),
+        cues_panel=cues_panel,
+        cue_status_panel=cue_status,
     )
     relay = ErrorRelay(window)
     relay.message.connect(window.show_error)
     install_excepthooks(relay.message.emit)
-    for controller in (catalog, assets):
+    for controller in (catalog, assets, cues):
         controller.error.connect(window.show_error)
         controller.status.connect(window.show_status)
     player.error.connect(window.show_error)
@@ -167,6 +178,7 @@ async def build_console(app: QApplication, profile: str | None = None) -> Consol
     assets_panel.asset_selected.connect(assets.select)
     assets.retry_started.connect(asset_detail.clear_results)
     asset_detail.play_requested.connect(assets.play)
+    cues.preview_ready.connect(player.load)
     if not context.credentials.persistent:
         window.show_status(context.credentials.status)
     window.resize(1440, 900)
@@ -177,7 +189,9 @@ async def build_console(app: QApplication, profile: str | None = None) -> Consol
     catalog.refresh()
     if assets.available:
         assets.load()
-    return Console(app, context, catalog, player, window, assets)
+    if cues.available:
+        cues.load_channels()
+    return Console(app, context, catalog, player, window, assets, cues)
 
 
 def start_gui_loop():

@@ -13,7 +13,8 @@ import json
 import sys
 
 from console.cli_assets import run_assets
-from console.context import ASSETS_API_TOKEN, open_context
+from console.cli_cues import add_cue_parser, run_cues
+from console.context import ASSETS_API_TOKEN, SSAI_TOKEN, open_context
 from console.errors import describe
 from services.assets_model import AssetStatus
 from services.errors import ServiceError
@@ -45,6 +46,8 @@ def _parser() -> argparse.ArgumentParser:
     a_retry.add_argument("post_ids", nargs="+", metavar="POST_ID")
     a_retry.add_argument("--yes", action="store_true", help="do not ask for confirmation")
 
+    add_cue_parser(commands)
+
     demo = commands.add_parser("demo", help="the embedded demo stack")
     demo_cmd = demo.add_subparsers(dest="demo_command", required=True)
     demo_cmd.add_parser("reset", help="stop the stack, delete its data, re-seed from scratch")
@@ -70,7 +73,7 @@ def _parser() -> argparse.ArgumentParser:
     keys.add_argument("name")
     token = profile_cmd.add_parser("set-token", help="store an API token in the keyring (prompted)")
     token.add_argument("name")
-    token.add_argument("api", choices=["assets"], help="which API the token is for")
+    token.add_argument("api", choices=["assets", "cues"], help="which API the token is for")
     return parser
 
 
@@ -182,7 +185,7 @@ def _set_token(name: str, api: str) -> int:
         print("No token entered: nothing stored.", file=sys.stderr)
         return 2
     store = CredentialStore()
-    if not store.set(name, ASSETS_API_TOKEN, secret):
+    if not store.set(name, SSAI_TOKEN if api == "cues" else ASSETS_API_TOKEN, secret):
         print(f"Not saved: {store.status}.", file=sys.stderr)
         return 1
     print(f"{api.capitalize()} API token of {name!r} stored in the OS keyring.")
@@ -208,6 +211,8 @@ def main(argv: list[str]) -> int:
             return asyncio.run(_catalog_list(args.profile, args.league, args.json))
         if args.command == "assets":
             return asyncio.run(run_assets(args))
+        if args.command == "cue":
+            return asyncio.run(run_cues(args))
         if args.command == "demo":
             return _demo(args.demo_command)
         if args.command == "smoke":

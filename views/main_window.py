@@ -68,6 +68,8 @@ class MainWindow(QMainWindow):
         assets_panel: QWidget,
         asset_detail_panel: QWidget,
         about_text: str,
+        cues_panel: QWidget | None = None,
+        cue_status_panel: QWidget | None = None,
     ) -> None:
         super().__init__()
         self.setWindowTitle(title)
@@ -78,6 +80,8 @@ class MainWindow(QMainWindow):
         self.player_panel = player_panel
         self.assets_panel = assets_panel
         self.asset_detail_panel = asset_detail_panel
+        self.cues_panel = cues_panel
+        self.cue_status_panel = cue_status_panel
 
         # left: what to browse; right: the shared player over the matching detail
         self.sections = QTabWidget()
@@ -86,6 +90,9 @@ class MainWindow(QMainWindow):
         self.details = QStackedWidget()
         self.details.addWidget(detail_panel)
         self.details.addWidget(asset_detail_panel)
+        if cues_panel is not None:
+            self.sections.addTab(cues_panel, "Cues")
+            self.details.addWidget(cue_status_panel or QWidget())
         self.sections.currentChanged.connect(self.details.setCurrentIndex)
         right = QSplitter(Qt.Orientation.Vertical)
         right.addWidget(player_panel)
@@ -123,7 +130,8 @@ class MainWindow(QMainWindow):
         quit_action.triggered.connect(self.close)
         file_menu.addAction(quit_action)
         view_menu = self.menuBar().addMenu("&View")
-        for index, name in enumerate(("&Catalog", "&Failed assets")):
+        names = ["&Catalog", "&Failed assets"] + (["C&ues"] if self.cues_panel else [])
+        for index, name in enumerate(names):
             action = QAction(name, self, shortcut=QKeySequence(f"Ctrl+{index + 1}"))
             action.triggered.connect(lambda _=False, i=index: self.sections.setCurrentIndex(i))
             view_menu.addAction(action)

@@ -11,6 +11,8 @@ Every segment lasts exactly ``SEGMENT_SECONDS`` (a keyframe forced every 48 fram
 24 fps), so the live timeline is plain arithmetic. The ad creative is made from ffmpeg's
 ``smptehdbars`` and ``sine`` sources with "AD" drawn over them (no third-party media).
 One ffmpeg process encodes both variants of each source (decode once, ``split``).
+``$VIDEO_OPS_CUE_MEDIA_DIR`` puts the cache elsewhere (the test suite shares one build
+between the many demo data dirs it creates).
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ from console.demo.seed import SeedError, clip_path, ffmpeg_exe, ffmpeg_version
 from console.demo.state import file_lock
 
 MANIFEST = "manifest.json"
+MEDIA_DIR_ENV = "VIDEO_OPS_CUE_MEDIA_DIR"
 CODECS = "avc1.4d401f,mp4a.40.2"
 """H.264 Main level 3.1 + AAC-LC, the CODECS attribute of every variant (RFC 8216 §4.3.4.2)."""
 
@@ -69,8 +72,10 @@ class ChannelMedia:
 
 
 def media_dir(demo_dir: Path) -> Path:
-    """``<demo_dir>/cue-media-v{MEDIA_VERSION}`` (not created)."""
-    return demo_dir / f"cue-media-v{MEDIA_VERSION}"
+    """``<demo_dir>/cue-media-v{MEDIA_VERSION}``, or under ``$VIDEO_OPS_CUE_MEDIA_DIR`` when
+    set (not created)."""
+    base = os.environ.get(MEDIA_DIR_ENV)
+    return (Path(base) if base else demo_dir) / f"cue-media-v{MEDIA_VERSION}"
 
 
 def _encoder_args(spec: VariantSpec, label: str, out: Path) -> list[str]:
@@ -197,21 +202,21 @@ def _load(root: Path) -> ChannelMedia | None:
 def ensure_media(demo_dir: Path) -> ChannelMedia:
     """The packaged channel media, built first when missing (a few seconds on 2 cores).
 
-    Concurrent builders are serialised by ``<demo_dir>/cue-media.lock``. Raises SeedError
+    Concurrent builders are serialised by ``cue-media.lock`` next to the cache. Raises SeedError
     when the clip or ffmpeg is missing or an ffmpeg job fails.
     """
     root = media_dir(demo_dir)
     media = _load(root)
     if media is not None:
         return media
-    demo_dir.mkdir(parents=True, exist_ok=True)
-    with file_lock(demo_dir / "cue-media.lock", timeout=None):
+    root.parent.mkdir(parents=True, exist_ok=True)
+    with file_lock(root.parent / "cue-media.lock", timeout=None):
         media = _load(root)
         if media is not None:
             return media
         started = time.monotonic()
         exe = ffmpeg_exe()
-        tmp = demo_dir / f".cue-media-v{MEDIA_VERSION}.tmp-{os.getpid()}"
+        tmp = root.parent / f".cue-media-v{MEDIA_VERSION}.tmp-{os.getpid()}"
         shutil.rmtree(tmp, ignore_errors=True)
         try:
             for source in ("content", "ad"):
