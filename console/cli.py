@@ -58,6 +58,9 @@ def _parser() -> argparse.ArgumentParser:
         "smoke", help="end-to-end check: open the window on the demo, play, seek, screenshot"
     )
     smoke.add_argument("--screenshot", required=True, help="PNG file to write")
+    smoke.add_argument(
+        "--cues", action="store_true", help="instead: start a demo ad break and verify it live"
+    )
 
     profile = commands.add_parser("profile", help="connection profiles")
     profile_cmd = profile.add_subparsers(dest="profile_command", required=True)
@@ -218,7 +221,7 @@ def main(argv: list[str]) -> int:
         if args.command == "smoke":
             from console.smoke import run_smoke
 
-            return run_smoke(args.screenshot, args.profile)
+            return run_smoke(args.screenshot, args.profile, cues=args.cues)
         if args.command == "profile":
             return _profile(args)
     except ServiceError as exc:

@@ -67,6 +67,7 @@ class CueController(QObject):
         self._pending: dict[tuple, _Pending] = {}
         self._breaks: dict[str, AdBreak] = {}
         self._audit_rows: dict[int, int] = {}  # event id → audit row of its start
+        self._verifying: set[str] = set()  # channels whose break is being verified
         self.channels: list[str] = []
         self.last_verification: Verification | None = None
 
@@ -203,7 +204,11 @@ class CueController(QObject):
 
     def _stopped(self, channel: str, result: CueResult) -> None:
         self._breaks[channel] = result.ad_break
-        self.break_updated.emit(result.ad_break)
+        if channel in self._verifying:
+            self.break_updated.emit(result.ad_break)
+        else:  # a break started elsewhere (CLI, another console): verify its return
+            self.break_started.emit(result.ad_break)
+            self._tasks.spawn(self._verify(channel, result))
         self.status.emit(
             f"Break {result.ad_break.event_id} ends at {result.ad_break.end_time:%H:%M:%S} UTC."
         )
@@ -218,14 +223,18 @@ class CueController(QObject):
     async def _verify(self, channel: str, result: CueResult) -> None:
         ad_break = result.ad_break
         started = time.monotonic()
-        verification = await verify_break(
-            self.context.cues.master_url(channel),
-            ad_break,
-            answered_at=result.answered_at,
-            options=self.options,
-            planned_end=self._planned_end(channel, ad_break.end_time),
-            on_update=self.variant_updated.emit,
-        )
+        self._verifying.add(channel)
+        try:
+            verification = await verify_break(
+                self.context.cues.master_url(channel),
+                ad_break,
+                answered_at=result.answered_at,
+                options=self.options,
+                planned_end=self._planned_end(channel, ad_break.end_time),
+                on_update=self.variant_updated.emit,
+            )
+        finally:
+            self._verifying.discard(channel)
         self.last_verification = verification
         row = self._audit_rows.pop(ad_break.event_id, None)
         if row is not None:

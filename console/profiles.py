@@ -105,7 +105,9 @@ def save_profile(profile: Profile, *, make_default: bool = False, path: Path | N
         fields = asdict(p)
         for dropped in ("name", "is_demo"):
             fields.pop(dropped)
-        fields["channels"] = list(fields["channels"])
+        channels = list(fields.pop("channels"))
+        if channels:  # written only when the profile lists its channels
+            fields["channels"] = channels
         rows[name] = fields
     data = {"default": profile.name if make_default or not default else default, "profiles": rows}
     tmp = path.with_suffix(".tmp")
