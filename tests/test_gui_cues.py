@@ -68,7 +68,8 @@ def test_start_is_verified_live_on_every_variant_and_audited(console, qtbot, tmp
     ]
     assert entries[0].event_id == verification.event_id
     assert panel.audit_table.rowCount() == 1
-    assert panel.audit_table.item(0, 8).text().startswith("✓ verified")
+    assert panel.audit_table.item(0, 5).text() == "✓ verified"
+    assert "2/2 variants" in panel.audit_table.item(0, 5).toolTip()
     out = tmp_path / "audit.csv"
     controller.export_audit(str(out))
     rows = list(csv.DictReader(out.open(encoding="utf-8")))

@@ -24,8 +24,9 @@ from PySide6.QtWidgets import (
 from views.cue_confirm_dialog import ConfirmBreakDialog
 
 PRESETS_S = (15, 30, 60, 90, 120, 180)
-AUDIT_COLUMNS = ("Time (UTC)", "Who", "Profile", "Channel", "Action", "Duration", "Event",
-                 "Outcome", "Verification")
+AUDIT_COLUMNS = ("Time (UTC)", "Channel", "Action", "Dur.", "Event", "Verified", "Outcome",
+                 "Who", "Profile")
+VERIFIED_COLUMN = 5
 
 
 class CuesPanel(QWidget):
@@ -81,10 +82,8 @@ class CuesPanel(QWidget):
         self.audit_table.verticalHeader().setDefaultSectionSize(24)
         self.audit_table.setAlternatingRowColors(True)
         header = self.audit_table.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setStretchLastSection(True)
-        for column, width in enumerate((130, 70, 60, 100, 44, 58, 84, 70)):
-            header.resizeSection(column, width)
         self.export_button = QPushButton("Export CSV…")
         audit_head = QHBoxLayout()
         audit_title = QLabel("Audit log")
@@ -160,18 +159,19 @@ class CuesPanel(QWidget):
         entries = self.controller.audit_entries()
         self.audit_table.setRowCount(len(entries))
         for row, entry in enumerate(entries):
-            verdict = "" if entry.verified is None else ("✓ " if entry.verified else "✗ ")
+            verdict = {None: "", True: "✓ verified", False: "✗ NOT verified"}[entry.verified]
             cells = (
-                entry.at.replace("T", " ").rstrip("Z"), entry.operator, entry.profile,
-                entry.channel, entry.action,
+                entry.at[5:].replace("T", " ").rstrip("Z"), entry.channel, entry.action,
                 "" if entry.duration is None else f"{entry.duration:g} s",
-                "" if entry.event_id is None else str(entry.event_id), entry.outcome,
-                verdict + entry.verification,
+                "" if entry.event_id is None else str(entry.event_id), verdict, entry.outcome,
+                entry.operator, entry.profile,
             )  # fmt: skip
+            tips = {0: entry.at, VERIFIED_COLUMN: entry.verification or verdict,
+                    6: f"{entry.outcome} (Idempotency-Key {entry.idempotency_key})"}
             for column, text in enumerate(cells):
                 item = QTableWidgetItem(text)
-                item.setToolTip(text)
-                if column == 8 and entry.verified is not None:
+                item.setToolTip(tips.get(column, text))
+                if column == VERIFIED_COLUMN and entry.verified is not None:
                     item.setForeground(Qt.GlobalColor.darkGreen if entry.verified
                                        else Qt.GlobalColor.red)
                 self.audit_table.setItem(row, column, item)
