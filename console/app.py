@@ -81,6 +81,7 @@ class Console:
     assets: object
     jobs: object
     backfill: object
+    cues: object = None
 
     async def aclose(self) -> None:
         """Stop controllers and the player, cancel running jobs (their ffmpeg stops, their
@@ -104,6 +105,8 @@ class Console:
         self.catalog.shutdown()
         self.assets.shutdown()
         self.jobs.shutdown()
+        if self.cues is not None:
+            self.cues.shutdown()
         self.player.shutdown()
 
 
@@ -123,6 +126,7 @@ async def build_console(app: QApplication, profile: str | None = None) -> Consol
     """Connect (demo stack or profile), then build controllers and the window; shown."""
     from console.assets_controller import AssetsController
     from console.backfill_controller import BackfillController
+    from console.cue_controller import CueController
     from console.jobs.runner import JobRunner
     from console.jobs_controller import JobsController
     from player.controller import Player
@@ -130,6 +134,8 @@ async def build_console(app: QApplication, profile: str | None = None) -> Consol
     from views.asset_detail_panel import AssetDetailPanel
     from views.assets_panel import AssetsPanel
     from views.catalog_panel import CatalogPanel
+    from views.cue_status_panel import CueStatusPanel
+    from views.cues_panel import CuesPanel
     from views.game_detail_panel import GameDetailPanel
     from views.jobs_panel import JobsPanel
     from views.main_window import MainWindow
@@ -150,6 +156,9 @@ async def build_console(app: QApplication, profile: str | None = None) -> Consol
     jobs = JobsController(runner)
     jobs_panel = JobsPanel(jobs)
     backfill = BackfillController(context, jobs)
+    cues = CueController(context)
+    cues_panel = CuesPanel(cues)
+    cue_status = CueStatusPanel(cues)
     window = MainWindow(
         title=title,
         is_demo=context.profile.is_demo,
@@ -160,11 +169,13 @@ async def build_console(app: QApplication, profile: str | None = None) -> Consol
         asset_detail_panel=asset_detail,
         jobs_panel=jobs_panel,
         about_text=about_text(),
+        cues_panel=cues_panel,
+        cue_status_panel=cue_status,
     )
     relay = ErrorRelay(window)
     relay.message.connect(window.show_error)
     install_excepthooks(relay.message.emit)
-    for controller in (catalog, assets):
+    for controller in (catalog, assets, cues):
         controller.error.connect(window.show_error)
         controller.status.connect(window.show_status)
     wire_backfill(window, catalog, catalog_panel, detail_panel, backfill, jobs_panel, context)
@@ -193,6 +204,7 @@ async def build_console(app: QApplication, profile: str | None = None) -> Consol
     assets_panel.asset_selected.connect(assets.select)
     assets.retry_started.connect(asset_detail.clear_results)
     asset_detail.play_requested.connect(assets.play)
+    cues.preview_ready.connect(player.load)
     if not context.credentials.persistent:
         window.show_status(context.credentials.status)
     window.resize(1440, 900)
@@ -203,7 +215,9 @@ async def build_console(app: QApplication, profile: str | None = None) -> Consol
     catalog.refresh()
     if assets.available:
         assets.load()
-    return Console(app, context, catalog, player, window, assets, jobs, backfill)
+    if cues.available:
+        cues.load_channels()
+    return Console(app, context, catalog, player, window, assets, jobs, backfill, cues)
 
 
 def wire_backfill(window, catalog, catalog_panel, detail_panel, backfill, jobs_panel, context

@@ -15,7 +15,8 @@ import sys
 from console.cli_assets import run_assets
 from console.cli_backfill import add_parser as add_backfill_parser
 from console.cli_backfill import run_backfill
-from console.context import ASSETS_API_TOKEN, open_context
+from console.cli_cues import add_cue_parser, run_cues
+from console.context import ASSETS_API_TOKEN, SSAI_TOKEN, open_context
 from console.errors import describe
 from services.assets_model import AssetStatus
 from services.errors import ServiceError
@@ -48,6 +49,7 @@ def _parser() -> argparse.ArgumentParser:
     a_retry.add_argument("--yes", action="store_true", help="do not ask for confirmation")
 
     add_backfill_parser(commands)
+    add_cue_parser(commands)
 
     demo = commands.add_parser("demo", help="the embedded demo stack")
     demo_cmd = demo.add_subparsers(dest="demo_command", required=True)
@@ -59,6 +61,9 @@ def _parser() -> argparse.ArgumentParser:
         "smoke", help="end-to-end check: open the window on the demo, play, seek, screenshot"
     )
     smoke.add_argument("--screenshot", required=True, help="PNG file to write")
+    smoke.add_argument(
+        "--cues", action="store_true", help="instead: start a demo ad break and verify it live"
+    )
 
     profile = commands.add_parser("profile", help="connection profiles")
     profile_cmd = profile.add_subparsers(dest="profile_command", required=True)
@@ -74,7 +79,7 @@ def _parser() -> argparse.ArgumentParser:
     keys.add_argument("name")
     token = profile_cmd.add_parser("set-token", help="store an API token in the keyring (prompted)")
     token.add_argument("name")
-    token.add_argument("api", choices=["assets"], help="which API the token is for")
+    token.add_argument("api", choices=["assets", "cues"], help="which API the token is for")
     return parser
 
 
@@ -186,7 +191,7 @@ def _set_token(name: str, api: str) -> int:
         print("No token entered: nothing stored.", file=sys.stderr)
         return 2
     store = CredentialStore()
-    if not store.set(name, ASSETS_API_TOKEN, secret):
+    if not store.set(name, SSAI_TOKEN if api == "cues" else ASSETS_API_TOKEN, secret):
         print(f"Not saved: {store.status}.", file=sys.stderr)
         return 1
     print(f"{api.capitalize()} API token of {name!r} stored in the OS keyring.")
@@ -214,12 +219,14 @@ def main(argv: list[str]) -> int:
             return asyncio.run(run_assets(args))
         if args.command == "backfill":
             return asyncio.run(run_backfill(args))
+        if args.command == "cue":
+            return asyncio.run(run_cues(args))
         if args.command == "demo":
             return _demo(args.demo_command)
         if args.command == "smoke":
             from console.smoke import run_smoke
 
-            return run_smoke(args.screenshot, args.profile)
+            return run_smoke(args.screenshot, args.profile, cues=args.cues)
         if args.command == "profile":
             return _profile(args)
     except ServiceError as exc:

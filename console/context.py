@@ -18,12 +18,15 @@ from console.profiles import DEMO_PROFILE, Profile, load_profiles
 from services.assets import AssetsClient
 from services.catalog import CatalogService
 from services.credentials import CredentialStore
+from services.cues import CueClient
 from services.errors import BadConfig
 from services.gateway import PlaybackGateway
 from services.storage import Storage, StorageConfig
 
 #: keyring name of a profile's video-assets API token (``CredentialStore.get(profile, …)``)
 ASSETS_API_TOKEN = "assets_api_token"
+#: keyring name of a profile's SSAI cue service token
+SSAI_TOKEN = "ssai_token"
 
 
 @dataclass
@@ -32,7 +35,8 @@ class AppContext:
     the services) or ``close()`` releases threads, sockets and leases.
 
     ``assets`` is the video-assets API client, None when the profile cannot reach that API;
-    ``assets_problem`` then says why (empty when ``assets`` is set).
+    ``assets_problem`` then says why (empty when ``assets`` is set). ``cues`` and
+    ``cues_problem`` are the same for the SSAI cue service.
     """
 
     profile: Profile
@@ -42,6 +46,8 @@ class AppContext:
     gateway: PlaybackGateway
     assets: AssetsClient | None = None
     assets_problem: str = ""
+    cues: CueClient | None = None
+    cues_problem: str = ""
     _closed: bool = field(default=False, repr=False)
 
     @property
@@ -55,6 +61,8 @@ class AppContext:
             return
         if self.assets is not None:
             await self.assets.aclose()
+        if self.cues is not None:
+            await self.cues.aclose()
         self.close()
 
     def close(self) -> None:
@@ -65,6 +73,8 @@ class AppContext:
         self._closed = True
         if self.assets is not None:
             self.assets.close()
+        if self.cues is not None:
+            self.cues.close()
         self.gateway.stop()
         self.storage.close()
         if self.profile.is_demo:
@@ -73,10 +83,11 @@ class AppContext:
             release_demo_stack()
 
 
-def _demo_stack() -> tuple[Profile, StorageConfig, str | None]:
+def _demo_stack() -> tuple[Profile, StorageConfig, dict[str, str | None]]:
     """Start or join the embedded demo stack (blocking: seconds on the first run while it
     seeds) and describe it as a profile, with its storage config and its published
-    (non-secret) assets API token (None when it publishes none). Raises ``BadConfig``."""
+    (non-secret) tokens, ``{"assets": …, "cues": …}`` (None when it publishes none).
+    Raises ``BadConfig``."""
     from console.demo.stack import DemoStackError, ensure_demo_stack
 
     try:
@@ -99,7 +110,8 @@ def _demo_stack() -> tuple[Profile, StorageConfig, str | None]:
         endpoint.secret_key,
         endpoint.region,
     )
-    return profile, config, endpoint.assets_api_token or None
+    tokens = {"assets": endpoint.assets_api_token, "cues": endpoint.ssai_token}
+    return profile, config, tokens
 
 
 def assets_client_for(
@@ -132,6 +144,32 @@ def assets_client_for(
         return None, str(exc)
 
 
+def cues_client_for(
+    profile: Profile, credentials: CredentialStore, demo_token: str | None = None
+) -> tuple[CueClient | None, str]:
+    """The cue service client of ``profile`` and ``""``, or None and a sentence saying why
+    (no URL, no token, unusable URL). Never raises. ``demo_token`` is the embedded stack's
+    published token (used for the demo profile instead of the keyring)."""
+    if not profile.ssai_url:
+        if profile.is_demo:
+            return None, "the embedded demo stack runs no cue service"
+        return None, (
+            f"profile {profile.name!r} has no cue service URL: main.py profile add "
+            f"{profile.name} --endpoint … --ssai-url URL"
+        )
+    token = demo_token if profile.is_demo else credentials.get(profile.name, SSAI_TOKEN)
+    if not token:
+        if profile.is_demo:
+            return None, "the embedded demo stack publishes no cue service token"
+        return None, (
+            f"no cue service token in the keyring: main.py profile set-token {profile.name} cues"
+        )
+    try:
+        return CueClient(profile.ssai_url, token), ""
+    except BadConfig as exc:
+        return None, str(exc)
+
+
 def build_context(profile_name: str | None = None) -> AppContext:
     """Blocking construction (run it in a worker thread from the GUI). Raises ``BadConfig``."""
     credentials = CredentialStore()
@@ -142,10 +180,11 @@ def build_context(profile_name: str | None = None) -> AppContext:
             raise BadConfig(f"No profile named {name!r}; known: {', '.join(profiles) or 'none'}.")
         profile = profiles[name]
         config = profile.storage_config(credentials)
-        demo_token = None
+        demo_tokens: dict[str, str | None] = {}
     else:
-        profile, config, demo_token = _demo_stack()
-    assets, assets_problem = assets_client_for(profile, credentials, demo_token)
+        profile, config, demo_tokens = _demo_stack()
+    assets, assets_problem = assets_client_for(profile, credentials, demo_tokens.get("assets"))
+    cues, cues_problem = cues_client_for(profile, credentials, demo_tokens.get("cues"))
     storage = Storage(config)
     gateway = PlaybackGateway(config)
     gateway.start()
@@ -157,6 +196,8 @@ def build_context(profile_name: str | None = None) -> AppContext:
         gateway,
         assets=assets,
         assets_problem=assets_problem,
+        cues=cues,
+        cues_problem=cues_problem,
     )
 
 

@@ -23,6 +23,7 @@ from services.errors import (
     NotFound,
     PlaylistError,
     PreconditionFailed,
+    Rejected,
     ServiceError,
     Unreachable,
     UpstreamError,
@@ -40,6 +41,7 @@ _ADVICE: tuple[tuple[type[BaseException], str], ...] = (
     (PlaylistError, "The playlist is malformed; it was not played. Inspect it in the detail."),
     (PreconditionFailed, "Someone changed it meanwhile: refresh and look before retrying."),
     (BadConfig, "Fix the profile (Profile menu) and try again."),
+    (Rejected, "Nothing was changed: correct the request and send it again."),
     (MediaError, "The media cannot be decoded; run a spot-check on this game."),
     (KeyringUnavailable, "Secrets are kept for this session only."),
 )

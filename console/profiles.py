@@ -13,6 +13,7 @@ File format::
     bucket = "griddy-video"
     ssai_url = "https://ssai.example.com"
     assets_api_url = "https://api.example.com"
+    channels = ["live/sports1", "live/sports2"]   # cue service channels (org/channel)
 """
 
 from __future__ import annotations
@@ -35,7 +36,9 @@ SECRET_ACCESS_KEY = "s3_secret_access_key"
 
 @dataclass(frozen=True)
 class Profile:
-    """One environment the console can connect to; ``is_demo`` for the embedded stack."""
+    """One environment the console can connect to; ``is_demo`` for the embedded stack.
+    ``channels`` are the cue service's channel ids (``org/channel``) the operator may cue;
+    empty means "ask the service" (the demo's lists its own)."""
 
     name: str
     endpoint_url: str
@@ -44,6 +47,7 @@ class Profile:
     ssai_url: str = ""
     assets_api_url: str = ""
     is_demo: bool = False
+    channels: tuple[str, ...] = ()
 
     def storage_config(self, credentials: CredentialStore) -> StorageConfig:
         """The S3 config with keys from the keyring; raises ``BadConfig`` when unset."""
@@ -79,9 +83,12 @@ def load_profiles(path: Path | None = None) -> tuple[dict[str, Profile], str | N
         if not isinstance(fields, dict) or not fields.get("endpoint_url"):
             raise BadConfig(f"{path}: profile {name!r} needs an endpoint_url.")
         known = {k: str(v) for k, v in fields.items() if k in Profile.__dataclass_fields__}
-        known.pop("name", None)
-        known.pop("is_demo", None)
-        profiles[name] = Profile(name=name, **known)
+        for dropped in ("name", "is_demo", "channels"):
+            known.pop(dropped, None)
+        channels = fields.get("channels", [])
+        if not isinstance(channels, list) or not all(isinstance(c, str) for c in channels):
+            raise BadConfig(f"{path}: profile {name!r}: channels must be a list of strings.")
+        profiles[name] = Profile(name=name, **known, channels=tuple(channels))
     default = data.get("default")
     if default is not None and default not in profiles:
         raise BadConfig(f"{path}: default profile {default!r} is not defined.")
@@ -98,6 +105,9 @@ def save_profile(profile: Profile, *, make_default: bool = False, path: Path | N
         fields = asdict(p)
         for dropped in ("name", "is_demo"):
             fields.pop(dropped)
+        channels = list(fields.pop("channels"))
+        if channels:  # written only when the profile lists its channels
+            fields["channels"] = channels
         rows[name] = fields
     data = {"default": profile.name if make_default or not default else default, "profiles": rows}
     tmp = path.with_suffix(".tmp")

@@ -97,15 +97,20 @@ async def smoke(screenshot: str, profile: str | None) -> str:
         console.window.close()
 
 
-def run_smoke(screenshot: str, profile: str | None = None) -> int:
-    """CLI wrapper: prints the summary; exit 0 on success, 1 on failure, 2 without display."""
+def run_smoke(screenshot: str, profile: str | None = None, *, cues: bool = False) -> int:
+    """CLI wrapper: prints the summary; exit 0 on success, 1 on failure, 2 without display.
+    ``cues`` runs the ad-break check (``console.cue_smoke``) instead."""
     started = start_gui_loop()
     if started is None:
         return 2
     _app, loop = started
+    if cues:
+        from console.cue_smoke import cue_smoke as check
+    else:
+        check = smoke
     with loop:
         try:
-            print(loop.run_until_complete(smoke(screenshot, profile)))
+            print(loop.run_until_complete(check(screenshot, profile)))
             return 0
         except SmokeFailure as exc:
             print(f"SMOKE FAILED: {exc}", file=sys.stderr)

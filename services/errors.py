@@ -71,3 +71,8 @@ class UpstreamError(ServiceError):
 
 class BadResponse(ServiceError):
     """The service answered something that is not the documented JSON shape."""
+
+
+class Rejected(ServiceError):
+    """The service refused the request as invalid (HTTP 400/422); the message carries the
+    service's own reason. Nothing was changed."""

@@ -16,6 +16,7 @@ os.environ.setdefault("VIDEO_OPS_AUDIO", "null")
 _SESSION_DIR = Path(tempfile.mkdtemp(prefix="voc-tests-"))
 os.environ["VIDEO_OPS_DATA_DIR"] = str(_SESSION_DIR / "data")
 os.environ["VIDEO_OPS_CONFIG_DIR"] = str(_SESSION_DIR / "config")
+os.environ["VIDEO_OPS_CUE_MEDIA_DIR"] = str(_SESSION_DIR / "cue-media")  # one build per run
 
 import boto3  # noqa: E402
 import httpx  # noqa: E402
@@ -181,3 +182,22 @@ def moto_iam_auth(endpoint: str) -> Iterator[None]:
         yield
     finally:
         httpx.post(f"{endpoint}/moto-api/reset-auth", content=previous.encode()).raise_for_status()
+
+
+@pytest.fixture
+def start_cues():
+    """Start demo cue services on loopback: ``start_cues(token, **options)`` (options of
+    ``start_cue_service``, e.g. ``deplete_after_break=True``); all stopped at teardown. The
+    channel media are packaged once per test session."""
+    from console.demo.cues import start_cue_service
+
+    servers = []
+
+    def start(token: str, **options):
+        server = start_cue_service(_SESSION_DIR / "cue-demo", token, **options)
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.stop()

@@ -49,9 +49,11 @@ def test_unreachable_endpoint_is_a_clear_error(capsys, moto_endpoint):
 
 
 def test_catalog_list_on_the_demo_stack_in_a_subprocess(tmp_path: Path):
+    # idle 5 s: the server must outlive the gap between `catalog list` and `demo status`
+    # (with 1 s it exits at its next 2 s poll, which a loaded machine can lose to)
     env = {**os.environ, "VIDEO_OPS_DATA_DIR": str(tmp_path / "data"),
            "VIDEO_OPS_CONFIG_DIR": str(tmp_path / "config"),
-           "VIDEO_OPS_DEMO_IDLE_SECONDS": "1"}
+           "VIDEO_OPS_DEMO_IDLE_SECONDS": "5"}
 
     def run(*args: str) -> subprocess.CompletedProcess:
         return subprocess.run([sys.executable, "main.py", *args], cwd=PROJECT, env=env,

@@ -69,6 +69,8 @@ class MainWindow(QMainWindow):
         asset_detail_panel: QWidget,
         jobs_panel: QWidget,
         about_text: str,
+        cues_panel: QWidget | None = None,
+        cue_status_panel: QWidget | None = None,
     ) -> None:
         super().__init__()
         self.setWindowTitle(title)
@@ -80,6 +82,8 @@ class MainWindow(QMainWindow):
         self.assets_panel = assets_panel
         self.asset_detail_panel = asset_detail_panel
         self.jobs_panel = jobs_panel
+        self.cues_panel = cues_panel
+        self.cue_status_panel = cue_status_panel
 
         # left: what to browse; right: the shared player over the matching detail
         self.sections = QTabWidget()
@@ -88,6 +92,8 @@ class MainWindow(QMainWindow):
         self.add_section("Catalog", catalog_panel, detail_panel)
         self.add_section("Failed assets", assets_panel, asset_detail_panel)
         self.add_section("Jobs", jobs_panel, detail_panel)
+        if cues_panel is not None:
+            self.add_section("Cues", cues_panel, cue_status_panel or QWidget())
         self.sections.currentChanged.connect(self._on_section)
         right = QSplitter(Qt.Orientation.Vertical)
         right.addWidget(player_panel)

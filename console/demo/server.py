@@ -62,7 +62,7 @@ SNAPSHOT_INDEX_VERSION = 1
 SERVICES_ENV = "VIDEO_OPS_DEMO_SERVICES"
 
 SERVICE_FACTORIES: list[str] = [
-    # "console.demo.cues:create_service",    # SSAI cue service  -> stack.json "ssai_url"
+    "console.demo.cues:create_service",  # SSAI cue service -> "ssai_url" (+ token)
     "console.demo.assets_api:create_service",  # video-assets API -> "assets_api_url" (+ token)
 ]
 """Factories of the services hosted next to S3, as ``"package.module:callable"``."""

@@ -50,7 +50,8 @@ class DemoEndpoint:
     demo bucket; the credentials are the demo's fixed, non-secret pair. ``ssai_url`` and
     ``assets_api_url`` are the base URLs of the hosted cue service and assets API, None when
     those services are not running; ``assets_api_token`` is the assets API's Bearer token, a
-    fixed, non-secret demo value (loopback only) published in ``stack.json``.
+    fixed, non-secret demo value (loopback only) published in ``stack.json``; ``ssai_token``
+    likewise for the cue service.
     """
 
     endpoint_url: str
@@ -61,6 +62,7 @@ class DemoEndpoint:
     ssai_url: str | None = None
     assets_api_url: str | None = None
     assets_api_token: str | None = None
+    ssai_token: str | None = None
 
 
 @dataclass(frozen=True)
@@ -85,6 +87,7 @@ def _endpoint_from(doc: dict) -> DemoEndpoint:
         ssai_url=doc.get("ssai_url"),
         assets_api_url=doc.get("assets_api_url"),
         assets_api_token=doc.get("assets_api_token"),
+        ssai_token=doc.get("ssai_token"),
     )
 
 
