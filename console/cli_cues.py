@@ -69,69 +69,73 @@ async def _verify(context: AppContext, channel: str, result: CueResult, wait: bo
     )
 
 
+async def _send(context: AppContext, audit: CueAudit, channel: str, action: str,
+                duration: float | None) -> tuple[CueResult, int] | None:
+    """One POST /cue (start when ``duration`` is given, else stop) with a fresh
+    idempotency key, audited either way; returns the answer and its audit row, or None
+    after printing why the service refused."""
+    key = new_idempotency_key()
+    try:
+        if duration is None:
+            result = await context.cues.stop(channel, idempotency_key=key)
+        else:
+            result = await context.cues.start(channel, duration, idempotency_key=key)
+    except (ServiceError, ValueError) as exc:
+        audit.record(profile=context.profile.name, channel=channel, action=action,
+                     duration=duration, event_id=None, idempotency_key=key,
+                     outcome=f"refused: {exc}")  # fmt: skip
+        print(describe(exc), file=sys.stderr)
+        return None
+    row = audit.record(
+        profile=context.profile.name, channel=channel, action=action, duration=duration,
+        event_id=result.ad_break.event_id, idempotency_key=key,
+        outcome="replayed" if result.replayed else "accepted",
+    )  # fmt: skip
+    return result, row
+
+
+async def _verify_and_report(context: AppContext, audit: CueAudit, channel: str,
+                             sent: tuple[CueResult, int], watch_end: bool) -> int:
+    """Verify the break on every variant, record the verdict, print it; the exit code."""
+    result, row = sent
+    verification = await _verify(context, channel, result, watch_end)
+    audit.set_verification(row, verification.ok, verification.summary())
+    print("Result per variant:")
+    for report in verification.variants:
+        print(f"  {report.describe()}")
+    print(verification.summary())
+    return 0 if verification.ok else 1
+
+
 async def _start(context: AppContext, audit: CueAudit, args: argparse.Namespace) -> int:
     channel, duration = args.channel, args.duration
     if not args.yes and not _confirm(context, channel, duration):
         print("No break started.")
         return 1
-    key = new_idempotency_key()
-    try:
-        result = await context.cues.start(channel, duration, idempotency_key=key)
-    except (ServiceError, ValueError) as exc:
-        audit.record(profile=context.profile.name, channel=channel, action="start",
-                     duration=duration, event_id=None, idempotency_key=key,
-                     outcome=f"refused: {exc}")  # fmt: skip
-        print(describe(exc), file=sys.stderr)
+    sent = await _send(context, audit, channel, "start", duration)
+    if sent is None:
         return 1
-    ad_break = result.ad_break
-    row = audit.record(
-        profile=context.profile.name, channel=channel, action="start", duration=duration,
-        event_id=ad_break.event_id, idempotency_key=key,
-        outcome="replayed" if result.replayed else "accepted",
-    )  # fmt: skip
+    ad_break = sent[0].ad_break
     print(
         f"Break {ad_break.event_id} on {ad_break.channel_id}: {ad_break.duration:g} s, "
         f"{ad_break.start_time:%H:%M:%S} → {ad_break.end_time:%H:%M:%S} UTC, pod "
         f"{ad_break.pod_id} ({len(ad_break.items)} ads). Verifying every variant…",
         flush=True,
     )
-    verification = await _verify(context, channel, result, args.wait)
-    audit.set_verification(row, verification.ok, verification.summary())
-    print("Result per variant:")
-    for report in verification.variants:
-        print(f"  {report.describe()}")
-    print(verification.summary())
-    return 0 if verification.ok else 1
+    return await _verify_and_report(context, audit, channel, sent, args.wait)
 
 
 async def _stop(context: AppContext, audit: CueAudit, channel: str) -> int:
-    key = new_idempotency_key()
-    try:
-        result = await context.cues.stop(channel, idempotency_key=key)
-    except (ServiceError, ValueError) as exc:
-        audit.record(profile=context.profile.name, channel=channel, action="stop",
-                     duration=None, event_id=None, idempotency_key=key,
-                     outcome=f"refused: {exc}")  # fmt: skip
-        print(describe(exc), file=sys.stderr)
+    sent = await _send(context, audit, channel, "stop", None)
+    if sent is None:
         return 1
-    ad_break = result.ad_break
-    row = audit.record(
-        profile=context.profile.name, channel=channel, action="stop", duration=None,
-        event_id=ad_break.event_id, idempotency_key=key,
-        outcome="replayed" if result.replayed else "accepted",
-    )  # fmt: skip
+    ad_break = sent[0].ad_break
     print(
         f"Break {ad_break.event_id} on {channel} ends at {ad_break.end_time:%H:%M:%S} UTC "
         f"({ad_break.duration:g} s in all). Verifying the return on every variant…",
         flush=True,
     )
-    verification = await _verify(context, channel, result, True)
-    audit.set_verification(row, verification.ok, verification.summary())
-    print("Result per variant:")
-    for report in verification.variants:
-        print(f"  {report.describe()}")
-    print(verification.summary())
-    return 0 if verification.ok else 1
+    return await _verify_and_report(context, audit, channel, sent, True)
 
 
 async def _channels(context: AppContext) -> int:
