@@ -260,6 +260,7 @@ def wire_backfill(window, catalog, catalog_panel, detail_panel, backfill, jobs_p
     backfill.game_changed.connect(game_changed)
     backfill.status.connect(window.show_status)
     jobs_panel.open_target.connect(open_game)
+    jobs_panel.target_selected.connect(catalog.load_detail)
 
 
 def start_gui_loop():

@@ -58,7 +58,13 @@ def test_progress_live_log_and_confirmed_cancel(panel, controller, qtbot):
     assert cell(panel, job.id, DETAIL).startswith("encode: ")
     qtbot.waitUntil(lambda: cell(panel, job.id, ETA).endswith(" s"), timeout=5000)
 
+    selected = []
+    panel.target_selected.connect(selected.append)
     panel.select_job(job.id)
+    assert selected == ["g1"]  # the main window shows the job's game in the detail
+    assert panel.log_box.isVisible()  # the log follows the selected job by default
+    panel.log_action.trigger()
+    assert not panel.log_box.isVisible()
     panel.log_action.trigger()
     assert panel.log_box.isVisible()
     assert f"ffmpeg started (pid {op.pids[0]})" in panel.log_view.toPlainText()

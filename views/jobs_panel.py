@@ -50,6 +50,8 @@ class JobsPanel(QWidget):
     id) when the operator asks to open it; the main window connects it to the catalog."""
 
     open_target = QtSignal(str)
+    target_selected = QtSignal(str)
+    """The target (game id) of the one job the operator selected, to show its detail."""
 
     def __init__(self, controller, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -114,7 +116,7 @@ class JobsPanel(QWidget):
         log_layout.addWidget(self.log_title)
         log_layout.addWidget(self.log_view, 1)
         self.log_box = log_box
-        self.log_box.hide()
+        self.log_action.setChecked(True)
 
         splitter = QSplitter(Qt.Orientation.Vertical)
         splitter.addWidget(self.table)
@@ -130,7 +132,7 @@ class JobsPanel(QWidget):
         self._ticker.timeout.connect(self.model.tick)
         self._ticker.start()
         self.state_box.currentTextChanged.connect(self._on_filter)
-        self.table.selectionModel().selectionChanged.connect(self._on_selection)
+        self.table.selectionModel().selectionChanged.connect(self._on_selection_changed)
         self.table.customContextMenuRequested.connect(self._context_menu)
         self.table.doubleClicked.connect(self._show_log_of_current)
         controller.job_changed.connect(self._on_job_changed)
@@ -173,6 +175,12 @@ class JobsPanel(QWidget):
         self.open_action.setEnabled(len(records) == 1 and bool(records[0].target))
         self.copy_action.setEnabled(bool(records))
         self._follow(records[0] if len(records) == 1 else None)
+
+    def _on_selection_changed(self, *_args) -> None:
+        self._on_selection()
+        records = self.selected_records()
+        if len(records) == 1 and records[0].target:
+            self.target_selected.emit(records[0].target)
 
     def _on_filter(self, label: str) -> None:
         self.proxy.set_states(STATE_FILTERS[label])
