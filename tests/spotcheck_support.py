@@ -83,10 +83,12 @@ def delete(rig: BackfillRig, key: str) -> None:
 def encode_rung(
     v1_dir: Path, out: Path, width: int, height: int, *, video_filter: str = "",
     force_key_frames: str = f"expr:eq(mod(n,{GOP}),0)", hls_flags: str = "independent_segments",
+    x264_params: str = "open-gop=0",
 ) -> Path:
     """A rung like the ladder's (x264 veryfast, closed 96-frame GOP, AAC, 4 s fMP4 HLS)
     from the local short v1, with the given size, extra video filter, keyframe rule and
-    HLS flags: the way to make a defective rung."""
+    HLS flags: the way to make a defective rung. Cutting segments by time off the keyframes
+    (``split_by_time``) needs ``bframes=0`` in ``x264_params`` to keep the PTS intact."""
     out.mkdir(parents=True, exist_ok=True)
     chain = (f"{video_filter}," if video_filter else "") + f"scale={width}:{height},setsar=1"
     subprocess.run(
@@ -96,7 +98,7 @@ def encode_rung(
             "-c:v", "libx264", "-preset", "veryfast", "-b:v", "1400k", "-maxrate", "1498k",
             "-bufsize", "2800k", "-profile:v", "main", "-level:v", "3.0", "-pix_fmt", "yuv420p",
             "-g", str(GOP), "-keyint_min", str(GOP), "-sc_threshold", "0",
-            "-force_key_frames", force_key_frames, "-x264-params", "open-gop=0",
+            "-force_key_frames", force_key_frames, "-x264-params", x264_params,
             "-fps_mode", "passthrough", "-threads", "1",
             "-c:a", "aac", "-b:a", "96k", "-ac", "2", "-ar", "48000",
             "-f", "hls", "-hls_time", "4", "-hls_playlist_type", "vod",

@@ -73,11 +73,170 @@ def clean_with_source(rig, reports, tmp_path_factory):
 
 def test_a_clean_backfilled_game_passes_every_check(clean_with_source) -> None:
     outcome, game, reporter = clean_with_source
-    print(json.dumps(outcome.result, indent=1))
-    for r in game.rungs:
-        print(r.rung, {k: (round(v.mean, 3), round(v.min, 3), round(v.p5, 3)) for k, v in r.pooled.items()}, r.measures)
-        for c in r.checks:
-            print("  ", c.name, c.verdict.value, c.reasons)
-    for c in game.checks:
-        print("  ", c.name, c.verdict.value, c.reasons)
     assert game.verdict is Verdict.PASS, game.failures()
+    assert outcome.result["verdict"] == "pass" and outcome.result["failures"] == []
+    assert [r.rung for r in game.rungs] == list(RUNGS)
+    assert game.reference is not None and game.reference.kind == "source"
+    assert (game.reference.width, game.reference.height) == (1280, 720)
+    assert game.reference.frames == SHORT_V1_FRAMES
+    names = {c.name: c.verdict for c in game.checks}
+    assert names["fidelity.v1_remux"] is Verdict.PASS
+    for rung in game.rungs:
+        assert all(c.verdict is Verdict.PASS for c in rung.checks), rung.rung
+        assert len(rung.checks) == 13
+        assert set(rung.pooled) == {"psnr_db", "ssim", "vmaf"}
+        assert rung.pooled["psnr_db"].frames == SHORT_V1_FRAMES
+        assert rung.pooled["vmaf"].min <= rung.pooled["vmaf"].p5 <= rung.pooled["vmaf"].mean
+        assert rung.measures["frames"] == SHORT_V1_FRAMES
+    pooled = {r.rung: r.pooled["vmaf"].mean for r in game.rungs}
+    assert pooled["720p"] > pooled["480p"] > pooled["360p"] > 50
+    fractions = [f for f, _, _ in reporter.progress_calls if f is not None]
+    assert fractions == sorted(fractions) and fractions[-1] == 1.0
+    assert reporter.stages[0] == "inspect" and reporter.stages[-2:] == ["report", "done"]
+
+
+def test_the_report_is_saved_with_the_job_and_holds_no_url(clean_with_source, rig) -> None:
+    outcome, game, reporter = clean_with_source
+    path = Path(outcome.result["report"])
+    assert path.parent.name == reporter.job_id
+    text = path.read_text()
+    document = json.loads(text)
+    assert document["schema_version"] == 1 and document["kind"] == "spotcheck"
+    assert document["verdict"] == "pass" and document["job_id"] == reporter.job_id
+    [entry] = document["games"]
+    assert [r["rung"] for r in entry["rungs"]] == list(RUNGS)
+    assert set(entry["rungs"][0]["metrics"]["vmaf"]) == {"mean", "min", "p5", "frames"}
+    with (path.parent / document["frames_csv"]).open() as source:
+        rows = list(csv.DictReader(source))
+    assert len(rows) == len(RUNGS) * SHORT_V1_FRAMES
+    assert rows[0].keys() == {"game_id", "rung", "frame", "pts_s", "psnr_db", "ssim", "vmaf"}
+    assert rows[-1]["frame"] == str(SHORT_V1_FRAMES - 1)
+    frames = (path.parent / "frames.csv").read_text()
+    for secret in (rig.gateway.token, "http://", rig.config.secret_access_key):
+        assert secret not in text and secret not in frames
+        assert all(secret not in line for line in reporter.lines)
+
+
+@pytest.fixture(scope="module")
+def defects_a(rig, short_v1, reports, tmp_path_factory):
+    """720p: a segment with flipped bytes; 480p: re-encoded at 640x360; 360p: 3 frames
+    dropped in its second segment. Ledger and master follow the re-encoded rungs."""
+    game = "defects-a-" + uuid.uuid4().hex[:6]
+    copy_game(rig, CLEAN, game)
+    work = tmp_path_factory.mktemp("defects-a")
+    flip_bytes(rig, f"games/{game}/abr/720p/seg_00001.m4s")
+    replace_rung(rig, game, "480p", encode_rung(short_v1, work / "480p", 640, 360))
+    dropped = encode_rung(short_v1, work / "360p", 640, 360,
+                          video_filter="select='not(between(n,120,122))'",
+                          force_key_frames="expr:gte(t,n_forced*4)")
+    replace_rung(rig, game, "360p", dropped)
+    return spotcheck(rig, game, reports)
+
+
+def test_flipped_bytes_in_a_segment_fail_the_checksum(defects_a) -> None:
+    _, game, _ = defects_a
+    failed = _failed(game, "720p")
+    assert list(failed) == ["integrity.objects"]
+    [reason] = failed["integrity.objects"]
+    assert reason.startswith("abr/720p/seg_00001.m4s: checksum mismatch")
+    assert game.verdict is Verdict.FAIL
+
+
+def test_a_rung_at_the_wrong_resolution_is_flagged(defects_a) -> None:
+    _, game, _ = defects_a
+    failed = _failed(game, "480p")
+    assert list(failed) == ["structure.resolution"]
+    assert failed["structure.resolution"] == (
+        "wrong resolution: coded 640x360, the ladder gives 854x480",
+        "coded 640x360, master.m3u8 declares RESOLUTION=854x480",
+    )
+
+
+def test_a_rung_with_dropped_frames_is_flagged(defects_a) -> None:
+    _, game, _ = defects_a
+    failed = _failed(game, "360p")
+    assert list(failed) == ["quality.frames"]
+    assert failed["quality.frames"] == (
+        f"{SHORT_V1_FRAMES - 3} frames, the reference has {SHORT_V1_FRAMES} (3 dropped frames)",
+    )
+    rung = next(r for r in game.rungs if r.rung == "360p")
+    assert rung.frames is not None
+    gaps = [i for i, v in enumerate(rung.frames.vmaf) if v != v]
+    assert gaps == [120, 121, 122]
+
+
+@pytest.fixture(scope="module")
+def defects_b(rig, short_v1, reports, tmp_path_factory):
+    """480p: keyframes half a GOP off the segment boundaries (cut by time); 360p: a segment
+    deleted; master.v1.m3u8 edited so it differs from the v1 the ledger records."""
+    game = "defects-b-" + uuid.uuid4().hex[:6]
+    copy_game(rig, CLEAN, game)
+    work = tmp_path_factory.mktemp("defects-b")
+    off = encode_rung(short_v1, work / "480p", 854, 480,
+                      force_key_frames="expr:eq(mod(n+48,96),0)",
+                      hls_flags="independent_segments+split_by_time",
+                      x264_params="open-gop=0:bframes=0")
+    replace_rung(rig, game, "480p", off)
+    delete(rig, f"games/{game}/abr/360p/seg_00002.m4s")
+    anchor = f"games/{game}/master.v1.m3u8"
+    rig.put(anchor, rig.read(anchor).replace(b"#EXT-X-ENDLIST", b"#EXT-X-ENDLIST\n# edited"))
+    return spotcheck(rig, game, reports)
+
+
+def test_keyframes_off_the_segment_boundaries_are_flagged(defects_b) -> None:
+    _, game, _ = defects_b
+    failed = _failed(game, "480p")
+    assert list(failed) == ["structure.keyframes"]
+    reasons = failed["structure.keyframes"]
+    assert len(reasons) == 3, reasons  # segments 1-3; segment 0 starts on frame 0
+    assert reasons[0].startswith("seg_00001.m4s: starts at 4.000 s on a non-keyframe")
+
+
+def test_a_missing_object_is_flagged(defects_b) -> None:
+    _, game, _ = defects_b
+    failed = _failed(game, "360p")
+    assert set(failed) == {"integrity.objects", "integrity.playlist_uris"}
+    assert failed["integrity.objects"] == ("abr/360p/seg_00002.m4s is missing from the store",)
+    assert failed["integrity.playlist_uris"] == (
+        "abr/360p/seg_00002.m4s is referenced by the playlist but missing",
+    )
+    rung = next(r for r in game.rungs if r.rung == "360p")
+    assert rung.get("quality.metrics").verdict is Verdict.SKIP
+
+
+def test_an_anchor_that_differs_from_v1_is_flagged(defects_b) -> None:
+    _, game, _ = defects_b
+    failed = _failed(game)
+    assert list(failed) == ["integrity.anchor"]
+    assert failed["integrity.anchor"][0].startswith(
+        "master.v1.m3u8 differs from the v1 playlist the ledger was encoded from"
+    )
+    assert _failed(game, "720p") == {}
+    assert game.reference is not None and game.reference.kind == "v1"
+
+
+def test_a_v1_that_is_not_a_remux_of_the_source_fails_fidelity(rig, tmp_path) -> None:
+    import asyncio
+
+    from services.spotcheck.fidelity import check_fidelity
+
+    game = "fidelity-" + uuid.uuid4().hex[:6]
+    copy_game(rig, CLEAN, game)
+    source = make_source_mp4(tmp_path / "source.mp4", reencode=True)
+    rig.put(f"games/{game}/source.mp4", source.read_bytes())
+    url = rig.gateway.url_for
+    result = asyncio.run(check_fidelity(url(f"games/{game}/master.v1.m3u8"),
+                                        url(f"games/{game}/source.mp4"),
+                                        f"games/{game}/source.mp4"))
+    assert result.verdict is Verdict.FAIL
+    assert "is not a bit-exact remux" in result.reasons[-1]
+    assert "the first at packet 0" in result.reasons[-1]
+
+
+def test_a_v1_game_is_reported_as_not_backfilled(rig, short_v1, reports) -> None:
+    game = "v1-only-" + uuid.uuid4().hex[:6]
+    upload_game(rig.config, game, short_v1)
+    outcome, report, _ = spotcheck(rig, game, reports)
+    assert report.verdict is Verdict.FAIL and report.rungs == ()
+    assert list(_failed(report)) == ["integrity.ledger"]
+    assert "not backfilled" in _failed(report)["integrity.ledger"][0]

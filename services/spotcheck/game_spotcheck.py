@@ -417,8 +417,10 @@ class GameSpotcheck:
             out += [skipped("structure.bandwidth", why), skipped("structure.codecs", why)]
         else:
             recorded = {o.key: o.size for o in rung.row.objects}
-            keys = {s.uri: resolve_key(rung.row.playlist, s.uri) or "" for s in rung.playlist.segments}
-            sizes = {uri: self._listing.get(key, recorded.get(key, 0)) for uri, key in keys.items()}
+            keys = {s.uri: resolve_key(rung.row.playlist, s.uri) or ""
+                    for s in rung.playlist.segments}
+            sizes = {uri: self._listing.get(key, recorded.get(key, 0))
+                     for uri, key in keys.items()}
             bandwidth, measured = structure.check_bandwidth(rung.playlist, rung.variant, sizes)
             measures.update(measured)
             out.append(bandwidth)
