@@ -81,6 +81,7 @@ class Console:
     assets: object
     jobs: object
     backfill: object
+    spotcheck: object = None
 
     async def aclose(self) -> None:
         """Stop controllers and the player, cancel running jobs (their ffmpeg stops, their
@@ -125,6 +126,7 @@ async def build_console(app: QApplication, profile: str | None = None) -> Consol
     from console.backfill_controller import BackfillController
     from console.jobs.runner import JobRunner
     from console.jobs_controller import JobsController
+    from console.spotcheck_controller import SpotcheckController
     from player.controller import Player
     from player.video_widget import create_video_widget
     from views.asset_detail_panel import AssetDetailPanel
@@ -150,6 +152,7 @@ async def build_console(app: QApplication, profile: str | None = None) -> Consol
     jobs = JobsController(runner)
     jobs_panel = JobsPanel(jobs)
     backfill = BackfillController(context, jobs)
+    spotcheck = SpotcheckController(context, jobs)
     window = MainWindow(
         title=title,
         is_demo=context.profile.is_demo,
@@ -168,6 +171,7 @@ async def build_console(app: QApplication, profile: str | None = None) -> Consol
         controller.error.connect(window.show_error)
         controller.status.connect(window.show_status)
     wire_backfill(window, catalog, catalog_panel, detail_panel, backfill, jobs_panel, context)
+    wire_spotcheck(window, catalog_panel, spotcheck, jobs_panel)
     if runner.store.recovered:
         window.show_status(
             f"{len(runner.store.recovered)} job(s) were interrupted when the console last "
@@ -203,7 +207,7 @@ async def build_console(app: QApplication, profile: str | None = None) -> Consol
     catalog.refresh()
     if assets.available:
         assets.load()
-    return Console(app, context, catalog, player, window, assets, jobs, backfill)
+    return Console(app, context, catalog, player, window, assets, jobs, backfill, spotcheck)
 
 
 def wire_backfill(window, catalog, catalog_panel, detail_panel, backfill, jobs_panel, context
@@ -246,6 +250,40 @@ def wire_backfill(window, catalog, catalog_panel, detail_panel, backfill, jobs_p
     backfill.game_changed.connect(game_changed)
     backfill.status.connect(window.show_status)
     jobs_panel.open_target.connect(open_game)
+
+
+def wire_spotcheck(window, catalog_panel, spotcheck, jobs_panel) -> None:
+    """Catalog → spot-check jobs; the Jobs panel's "Open report" → the report view (a
+    window of its own). A plot click asks for the compare view; until that view is
+    merged in, the status bar says what was asked."""
+    from PySide6.QtCore import Qt
+
+    from views.spotcheck_report import SpotcheckReportView
+
+    views: list = []
+
+    def show_report(job_id: str, games: list) -> None:
+        view = SpotcheckReportView(games, job_id, parent=window)
+        view.setWindowFlag(Qt.WindowType.Window)
+        view.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        view.resize(1280, 820)
+        view.compare_requested.connect(
+            lambda game, rung, reference, frame: window.show_status(
+                f"Compare {rung} with {reference} of {game} at frame {frame}: the compare "
+                "view is not available in this build."))
+        view.destroyed.connect(lambda *_: views.remove(view) if view in views else None)
+        views.append(view)
+        view.show()
+
+    def submit(games: list, sample: int) -> None:
+        spotcheck.submit(games, sample)
+        window.show_section(jobs_panel)
+
+    catalog_panel.spotcheck_requested.connect(submit)
+    jobs_panel.open_report.connect(spotcheck.open_report)
+    spotcheck.report_loaded.connect(show_report)
+    spotcheck.status.connect(window.show_status)
+    spotcheck.error.connect(window.show_error)
 
 
 def start_gui_loop():

@@ -240,3 +240,60 @@ def test_a_v1_game_is_reported_as_not_backfilled(rig, short_v1, reports) -> None
     assert report.verdict is Verdict.FAIL and report.rungs == ()
     assert list(_failed(report)) == ["integrity.ledger"]
     assert "not backfilled" in _failed(report)["integrity.ledger"][0]
+
+
+def test_cli_checks_a_seeded_league_sample_and_fails_on_a_failed_check(rig, short_v1, capsys
+                                                                       ) -> None:
+    from console.cli import main
+    from tests.gui_support import make_profile
+
+    make_profile("spot-cli", rig.config)
+    meta = {"title": "Crew at Union", "league": "MLS", "date": "2026-11-20"}
+    checked = "mls-cli-" + uuid.uuid4().hex[:6]
+    copy_game(rig, CLEAN, checked)
+    rig.put(f"games/{checked}/meta.json", json.dumps(meta).encode())
+    v1_game = "mls-v1-" + uuid.uuid4().hex[:6]
+    upload_game(rig.config, v1_game, short_v1, meta=meta)
+    argv = ["--profile", "spot-cli", "spotcheck", "--league", "mls", "--sample", "5",
+            "--seed", "7", "--json"]
+    assert main(argv) == 0
+    captured = capsys.readouterr()
+    document = json.loads(captured.out)
+    assert document["verdict"] == "pass" and document["seed"] == 7
+    assert [g["game_id"] for g in document["games"]] == [checked]  # v1.5 games only
+    assert "sample of 1 of 1 v1.5 games in 'mls' (seed 7)" in captured.err
+    assert Path(document["reports"][0]).name == "report.json"
+    assert main(["--profile", "spot-cli", "spotcheck", "--game", v1_game]) == 1
+    out = capsys.readouterr().out
+    assert f"FAIL  {v1_game}" in out and "game: integrity.ledger: master.m3u8 is a v1" in out
+    assert main(["--profile", "spot-cli", "spotcheck", "--league", "mls"]) == 2
+
+
+def test_report_view_shows_verdicts_and_a_plot_click_asks_for_the_compare(
+    defects_a, qtbot, tmp_path
+) -> None:
+    from views.spotcheck_report import SpotcheckReportView
+
+    outcome, game, _ = defects_a
+    view = SpotcheckReportView([game], "job1")
+    qtbot.addWidget(view)
+    view.resize(1280, 800)
+    view.show()
+    table = view.table
+    rows = {table.item(r, 0).text(): (table.item(r, 1).text(), table.item(r, 2).text())
+            for r in range(table.rowCount())}
+    assert rows == {"720p": ("FAIL", "integrity.objects"),
+                    "480p": ("FAIL", "structure.resolution"),
+                    "360p": ("FAIL", "quality.frames")}
+    assert all(len(plot.listDataItems()) == 3 for plot in view.plots.values())
+    table.selectRow(2)
+    reasons = {view.checks.topLevelItem(i).text(0): view.checks.topLevelItem(i).text(2)
+               for i in range(view.checks.topLevelItemCount())}
+    assert reasons["quality.frames"].endswith("(3 dropped frames)")
+    vmaf = {r.rung: r.frames.vmaf for r in game.rungs}
+    with qtbot.waitSignal(view.compare_requested) as signal:
+        assert view.pick("vmaf", 200.2, vmaf["360p"][200]) == ("360p", 200)
+    assert signal.args == [game.game_id, "360p", "v1", 200]
+    assert view.pick("vmaf", 121, 90.0) in {("720p", 121), ("480p", 121)}  # 360p has a gap
+    assert view.marker_lines["psnr_db"].value() == 121
+    assert not view.grab().isNull()
