@@ -85,7 +85,8 @@ class SpotcheckReportView(QWidget):
             plot.setBackground("w")
             plot.showGrid(x=True, y=True, alpha=0.25)
             plot.setLabel("left", title, units=unit or None)
-            plot.addLegend(offset=(-10, 5))
+            plot.addLegend(offset=(-10, -10), brush=pg.mkBrush(255, 255, 255, 215),
+                           pen=pg.mkPen("#bbb"), labelTextColor="#222")
             plot.setMouseEnabled(x=True, y=False)
             if self.plots:
                 plot.setXLink(next(iter(self.plots.values())))
@@ -111,6 +112,7 @@ class SpotcheckReportView(QWidget):
         splitter.addWidget(plots_box)
         splitter.setStretchFactor(0, 2)
         splitter.setStretchFactor(1, 3)
+        splitter.setSizes([600, 900])
         layout = QVBoxLayout(self)
         layout.addWidget(self.game_box)
         layout.addWidget(self.header)
@@ -153,7 +155,8 @@ class SpotcheckReportView(QWidget):
                     item.setTextAlignment(Qt.AlignmentFlag.AlignRight
                                           | Qt.AlignmentFlag.AlignVCenter)
                 self.table.setItem(row, column, item)
-        self.table.resizeColumnToContents(0)
+        for column in (0, 1, 3, 4, 5, 6):
+            self.table.resizeColumnToContents(column)
         self._plot(game)
         if game.rungs:
             self.table.selectRow(0)
