@@ -297,3 +297,50 @@ def test_report_view_shows_verdicts_and_a_plot_click_asks_for_the_compare(
     assert view.pick("vmaf", 121, 90.0) in {("720p", 121), ("480p", 121)}  # 360p has a gap
     assert view.marker_lines["psnr_db"].value() == 121
     assert not view.grab().isNull()
+
+
+def _processes_reading(needle: str) -> list[int]:
+    """Pids of live processes whose command line mentions ``needle``."""
+    pids = []
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            try:
+                if needle.encode() in (proc / "cmdline").read_bytes():
+                    pids.append(int(proc.name))
+            except OSError:
+                continue
+    return pids
+
+
+def test_cancel_stops_the_metrics_ffmpeg(rig, reports) -> None:
+    import asyncio
+
+    from services.spotcheck.game_spotcheck import GameSpotcheck
+    from services.storage import Storage
+    from tests.backfill_support import RecordingReporter
+
+    game = "cancel-" + uuid.uuid4().hex[:6]
+    copy_game(rig, CLEAN, game)
+    reporter = RecordingReporter(job_id="cancel1")
+
+    async def go() -> tuple[list[int], list[int]]:
+        storage = Storage(rig.config)
+        try:
+            job = GameSpotcheck(storage, rig.gateway.url_for, rig.ladder, reports, game)
+            task = asyncio.ensure_future(job(reporter))
+            while not any("frames measured" in d and not d.startswith("0 of")
+                          for _, _, d in reporter.progress_calls):
+                assert not task.done(), "the spot-check ended before the metrics ran"
+                await asyncio.sleep(0.05)
+            running = _processes_reading(f"games/{game}/abr/")
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+            return running, _processes_reading(f"games/{game}/")
+        finally:
+            storage.close()
+
+    running, left = asyncio.run(go())
+    assert running, "no ffmpeg was reading the rungs while measuring"
+    assert left == []
+    assert not (reports / "cancel1").exists()
