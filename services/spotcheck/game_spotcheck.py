@@ -108,8 +108,10 @@ class GameSpotcheck:
         self.keys = GameKeys(game_id)
         self.source_prefix = source_prefix
         self.vmaf_threads = vmaf_threads
-        probe_url = url_for("k")
-        self.hide = probe_url[:-1]
+        self.hide = url_for("k")[:-1]  # the gateway's secret prefix, kept out of messages
+        self._listing: dict[str, int] = {}
+        self._reference: RenditionProbe | None = None
+        self._reference_problem = ""
 
     async def __call__(self, reporter: JobReporter) -> JobOutcome:
         started = time.monotonic()
@@ -265,7 +267,7 @@ class GameSpotcheck:
     ) -> Check:
         """Step 2: hashes, probes, fidelity and metrics at once; fills ``rungs`` and
         ``self._reference``; returns the fidelity check."""
-        self._reference: RenditionProbe | None = None
+        self._reference = None
         self._reference_problem = "no reference: neither a source nor master.v1.m3u8"
         hasher = StoreHasher(self.storage)
         total = sum(o.size for o in ledger.objects)
