@@ -82,6 +82,7 @@ class Console:
     jobs: object
     backfill: object
     cues: object = None
+    spotcheck: object = None
 
     async def aclose(self) -> None:
         """Stop controllers and the player, cancel running jobs (their ffmpeg stops, their
@@ -129,6 +130,7 @@ async def build_console(app: QApplication, profile: str | None = None) -> Consol
     from console.cue_controller import CueController
     from console.jobs.runner import JobRunner
     from console.jobs_controller import JobsController
+    from console.spotcheck_controller import SpotcheckController
     from player.controller import Player
     from player.video_widget import create_video_widget
     from views.asset_detail_panel import AssetDetailPanel
@@ -159,6 +161,7 @@ async def build_console(app: QApplication, profile: str | None = None) -> Consol
     cues = CueController(context)
     cues_panel = CuesPanel(cues)
     cue_status = CueStatusPanel(cues)
+    spotcheck = SpotcheckController(context, jobs)
     window = MainWindow(
         title=title,
         is_demo=context.profile.is_demo,
@@ -179,6 +182,7 @@ async def build_console(app: QApplication, profile: str | None = None) -> Consol
         controller.error.connect(window.show_error)
         controller.status.connect(window.show_status)
     wire_backfill(window, catalog, catalog_panel, detail_panel, backfill, jobs_panel, context)
+    wire_spotcheck(window, catalog_panel, spotcheck, jobs_panel)
     if runner.store.recovered:
         window.show_status(
             f"{len(runner.store.recovered)} job(s) were interrupted when the console last "
@@ -217,7 +221,7 @@ async def build_console(app: QApplication, profile: str | None = None) -> Consol
         assets.load()
     if cues.available:
         cues.load_channels()
-    return Console(app, context, catalog, player, window, assets, jobs, backfill, cues)
+    return Console(app, context, catalog, player, window, assets, jobs, backfill, cues, spotcheck)
 
 
 def wire_backfill(window, catalog, catalog_panel, detail_panel, backfill, jobs_panel, context
@@ -261,6 +265,40 @@ def wire_backfill(window, catalog, catalog_panel, detail_panel, backfill, jobs_p
     backfill.status.connect(window.show_status)
     jobs_panel.open_target.connect(open_game)
     jobs_panel.target_selected.connect(catalog.load_detail)
+
+
+def wire_spotcheck(window, catalog_panel, spotcheck, jobs_panel) -> None:
+    """Catalog → spot-check jobs; the Jobs panel's "Open report" → the report view (a
+    window of its own). A plot click asks for the compare view; until that view is
+    merged in, the status bar says what was asked."""
+    from PySide6.QtCore import Qt
+
+    from views.spotcheck_report import SpotcheckReportView
+
+    views: list = []
+
+    def show_report(job_id: str, games: list) -> None:
+        view = SpotcheckReportView(games, job_id, parent=window)
+        view.setWindowFlag(Qt.WindowType.Window)
+        view.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        view.resize(1280, 820)
+        view.compare_requested.connect(
+            lambda game, rung, reference, frame: window.show_status(
+                f"Compare {rung} with {reference} of {game} at frame {frame}: the compare "
+                "view is not available in this build."))
+        view.destroyed.connect(lambda *_: views.remove(view) if view in views else None)
+        views.append(view)
+        view.show()
+
+    def submit(games: list, sample: int) -> None:
+        spotcheck.submit(games, sample)
+        window.show_section(jobs_panel)
+
+    catalog_panel.spotcheck_requested.connect(submit)
+    jobs_panel.open_report.connect(spotcheck.open_report)
+    spotcheck.report_loaded.connect(show_report)
+    spotcheck.status.connect(window.show_status)
+    spotcheck.error.connect(window.show_error)
 
 
 def start_gui_loop():

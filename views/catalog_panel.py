@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
     QHeaderView,
+    QInputDialog,
     QLabel,
     QLineEdit,
     QMenu,
@@ -207,6 +208,9 @@ class CatalogPanel(QWidget):
 
     game_selected = Signal(str)
     refresh_requested = Signal()
+    spotcheck_requested = Signal(list, int)
+    """``(games, sample)``: GameSummary rows to spot-check; ``sample`` > 0 asks for a random
+    sample of that many v1.5 games among them (0: check exactly these games)."""
     backfill_requested = Signal(list, bool)
     """``(games, explicit)``: GameSummary rows to backfill; ``explicit`` when the operator
     picked that game (else it is every shown game, filtered by the batch rule)."""
@@ -229,6 +233,13 @@ class CatalogPanel(QWidget):
         backfill_menu.addAction("Selected game…", self.request_backfill_selected)
         backfill_menu.addAction("All shown games…", self.request_backfill_shown)
         backfill.setMenu(backfill_menu)
+        spotcheck = QPushButton("Spot-check…")
+        spotcheck.setToolTip("Check the selected game's ladder (Ctrl+K): checksums, fidelity, "
+                             "PSNR/SSIM/VMAF, HLS rules; or a random sample of the shown games")
+        spotcheck_menu = QMenu(spotcheck)
+        spotcheck_menu.addAction("Selected game", self.request_spotcheck_selected)
+        spotcheck_menu.addAction("Random sample of shown games…", self.request_spotcheck_sample)
+        spotcheck.setMenu(spotcheck_menu)
         self.count_label = QLabel("")
         self.count_label.setObjectName("muted")
 
@@ -257,6 +268,7 @@ class CatalogPanel(QWidget):
         bar.addWidget(self.league_box)
         bar.addWidget(refresh)
         bar.addWidget(backfill)
+        bar.addWidget(spotcheck)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(bar)
@@ -272,6 +284,7 @@ class CatalogPanel(QWidget):
         QShortcut(QKeySequence(Qt.Key.Key_F5), self, self.refresh_requested.emit)
         QShortcut(QKeySequence("Ctrl+B"), self, self.request_backfill_selected)
         QShortcut(QKeySequence("Ctrl+Shift+B"), self, self.request_backfill_shown)
+        QShortcut(QKeySequence("Ctrl+K"), self, self.request_spotcheck_selected)
 
         controller.listing_started.connect(self.model.clear)
         controller.games_added.connect(self._on_games_added)
@@ -351,6 +364,26 @@ class CatalogPanel(QWidget):
         if games:
             self.backfill_requested.emit(games, False)
 
+    def request_spotcheck_selected(self) -> None:
+        index = self.table.currentIndex()
+        if index.isValid():
+            self.spotcheck_requested.emit([self.model.game(index.row())], 0)
+
+    def request_spotcheck_sample(self) -> None:
+        games = self.shown_games()
+        if not games:
+            return
+        size = self.ask_sample_size(len(games))
+        if size:
+            self.spotcheck_requested.emit(games, size)
+
+    def ask_sample_size(self, shown: int) -> int:
+        """How many games to sample (0: cancelled); tests replace this method."""
+        size, ok = QInputDialog.getInt(
+            self, "Spot-check a sample", f"Random sample of the shown v1.5 games ({shown} "
+            "shown): how many?", min(3, shown), 1, shown)
+        return size if ok else 0
+
     def _context_menu(self, pos) -> None:
         index = self.table.indexAt(pos)
         if not index.isValid():
@@ -365,4 +398,5 @@ class CatalogPanel(QWidget):
         game = self.model.game(index.row())
         menu.addAction("Backfill this game…", lambda: self.backfill_requested.emit([game], True))
         menu.addAction("Backfill all shown games…", self.request_backfill_shown)
+        menu.addAction("Spot-check this game", lambda: self.spotcheck_requested.emit([game], 0))
         menu.exec(self.table.viewport().mapToGlobal(pos))

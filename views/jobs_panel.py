@@ -47,11 +47,14 @@ HISTORY_LIMIT = 500
 
 class JobsPanel(QWidget):
     """Toolbar + jobs table + log. Emits ``open_target(str)`` (the job's target, a game
-    id) when the operator asks to open it; the main window connects it to the catalog."""
+    id) when the operator asks to open it; the main window connects it to the catalog.
+    Emits ``open_report(JobRecord)`` for a finished job that saved a report (a spot-check):
+    "Open report", or a double click on it (other jobs: a double click shows the log)."""
 
     open_target = QtSignal(str)
     target_selected = QtSignal(str)
     """The target (game id) of the one job the operator selected, to show its detail."""
+    open_report = QtSignal(object)
 
     def __init__(self, controller, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -83,6 +86,8 @@ class JobsPanel(QWidget):
                                         "Show the selected job's game in the catalog")
         self.copy_action = self._action("Copy job id", self.copy_selected_ids,
                                         QKeySequence.StandardKey.Copy, "Copy the selected job ids")
+        self.report_action = self._action("Open report", self.open_selected_report, None,
+                                          "Open the selected spot-check job's report")
         self.log_action = self._action("Show log", self._on_show_log, None,
                                        "Show the selected job's log below the table")
         self.log_action.setCheckable(True)
@@ -94,7 +99,8 @@ class JobsPanel(QWidget):
         self.count_label.setObjectName("muted")
         self.toolbar = toolbar = QToolBar()
         toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
-        for action in (self.cancel_action, self.open_action, self.copy_action, self.log_action):
+        for action in (self.cancel_action, self.open_action, self.report_action,
+                       self.copy_action, self.log_action):
             toolbar.addAction(action)
         spacer = QWidget()
         spacer.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
@@ -134,7 +140,7 @@ class JobsPanel(QWidget):
         self.state_box.currentTextChanged.connect(self._on_filter)
         self.table.selectionModel().selectionChanged.connect(self._on_selection_changed)
         self.table.customContextMenuRequested.connect(self._context_menu)
-        self.table.doubleClicked.connect(self._show_log_of_current)
+        self.table.doubleClicked.connect(self._on_double_click)
         controller.job_changed.connect(self._on_job_changed)
         controller.log_line.connect(self._on_log_line)
 
@@ -173,6 +179,7 @@ class JobsPanel(QWidget):
         records = self.selected_records()
         self.cancel_action.setEnabled(any(r.active for r in records))
         self.open_action.setEnabled(len(records) == 1 and bool(records[0].target))
+        self.report_action.setEnabled(len(records) == 1 and _has_report(records[0]))
         self.copy_action.setEnabled(bool(records))
         self._follow(records[0] if len(records) == 1 else None)
 
@@ -216,6 +223,13 @@ class JobsPanel(QWidget):
         records = self.selected_records()
         self._log_job = None
         self._follow(records[0] if len(records) == 1 else None)
+
+    def _on_double_click(self, *_args) -> None:
+        records = self.selected_records()
+        if len(records) == 1 and _has_report(records[0]):
+            self.open_report.emit(records[0])
+        else:
+            self._show_log_of_current()
 
     def _show_log_of_current(self, *_args) -> None:
         self.log_action.setChecked(True)
@@ -270,6 +284,11 @@ class JobsPanel(QWidget):
         if len(records) == 1 and records[0].target:
             self.open_target.emit(records[0].target)
 
+    def open_selected_report(self) -> None:
+        records = self.selected_records()
+        if len(records) == 1 and _has_report(records[0]):
+            self.open_report.emit(records[0])
+
     def copy_selected_ids(self) -> None:
         ids = [r.id for r in self.selected_records()]
         if ids:
@@ -279,6 +298,12 @@ class JobsPanel(QWidget):
         if not self.selected_records():
             return
         menu = QMenu(self)
-        for action in (self.cancel_action, self.open_action, self.copy_action, self.log_action):
+        for action in (self.cancel_action, self.open_action, self.report_action,
+                       self.copy_action, self.log_action):
             menu.addAction(action)
         menu.exec(self.table.viewport().mapToGlobal(position))
+
+
+def _has_report(record: JobRecord) -> bool:
+    """A job that succeeded and saved a report (``result["report"]``: a spot-check)."""
+    return record.state is JobState.SUCCEEDED and bool(record.result.get("report"))

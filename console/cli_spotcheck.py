@@ -1,0 +1,100 @@
+"""``main.py spotcheck``: spot-check jobs from the terminal, in the same jobs model (and
+SQLite history) as the GUI.
+
+``spotcheck --game ID [--game ID…] | --league L --sample N [--seed S] [--source-prefix P]
+[--json]``: runs one job per game (one at a time), prints each game's verdict with the
+failed checks and where its report is, and exits 0 when every check of every game passed,
+1 when any failed (or a job could not run), 2 on a usage problem. With ``--json`` stdout is
+one JSON document (``{"verdict", "seed", "reports", "games"}``; ``games`` as in the
+report schema, ``services.spotcheck.report``) and progress goes to stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from console.cli_progress import CliProgress
+from console.context import AppContext, open_context
+from console.jobs.model import JobState
+from console.jobs.runner import JobRunner
+from console.spotcheck_jobs import KIND, SpotcheckJobs, SpotcheckPlan, new_seed, sample_games
+from services.catalog import GameSummary
+
+
+def add_parser(commands: argparse._SubParsersAction) -> None:
+    """Register ``spotcheck`` on the CLI's sub-commands."""
+    spot = commands.add_parser(
+        "spotcheck", help="check backfilled games: checksums, fidelity, PSNR/SSIM/VMAF, HLS rules"
+    )
+    which = spot.add_mutually_exclusive_group(required=True)
+    which.add_argument("--game", action="append", metavar="ID", help="this game (repeatable)")
+    which.add_argument("--league", help="a random sample of this league's v1.5 games")
+    spot.add_argument("--sample", type=int, metavar="N", help="how many games of the league")
+    spot.add_argument("--seed", type=int, help="the sample's random seed (printed when omitted)")
+    spot.add_argument("--source-prefix", default="",
+                      help="key prefix of {game_id}.mp4 sources (besides games/ID/source.mp4)")
+    spot.add_argument("--json", action="store_true", help="print the reports as one JSON")
+
+
+async def _plan(context: AppContext, args: argparse.Namespace) -> SpotcheckPlan:
+    if args.game:
+        return SpotcheckPlan(tuple(GameSummary(game_id) for game_id in args.game))
+    games = await context.catalog.list_games(league=args.league)
+    seed = args.seed if args.seed is not None else new_seed()
+    return sample_games(games, args.sample, seed)
+
+
+async def run_spotcheck(args: argparse.Namespace) -> int:
+    """The ``spotcheck`` command; returns the exit code."""
+    if args.league and (args.sample is None or args.sample < 1):
+        print("--league needs --sample N (N at least 1).", file=sys.stderr)
+        return 2
+    out = sys.stderr if args.json else sys.stdout
+    context = await open_context(args.profile)
+    runner = JobRunner()
+    try:
+        jobs = SpotcheckJobs(context, source_prefix=args.source_prefix)
+        plan = await _plan(context, args)
+        if plan.seed is not None:
+            print(f"sample of {len(plan.games)} of {plan.eligible} v1.5 games in "
+                  f"{args.league!r} (seed {plan.seed})", file=out)
+        if not plan.games:
+            print("Nothing to spot-check.", file=out)
+            if args.json:
+                print(json.dumps({"verdict": "pass", "seed": plan.seed, "reports": [],
+                                  "games": []}, indent=2))
+            return 0
+        with CliProgress(runner, stream=out):
+            records = [
+                runner.submit(KIND, game.id, jobs.title(game.id), jobs.operation(game.id),
+                              profile=context.profile.name)
+                for game in plan.games
+            ]
+            finished = [await runner.wait(r.id) for r in records]
+        games, reports, failed = [], [], False
+        for record in finished:
+            if record.state is not JobState.SUCCEEDED:
+                failed = True
+                print(f"ERROR {record.target}: {record.error}", file=out)
+                continue
+            result = record.result
+            reports.append(result["report"])
+            failed = failed or result["verdict"] != "pass"
+            print(f"{result['verdict'].upper():5} {record.target}  report: {result['report']}",
+                  file=out)
+            for line in result.get("failures", []):
+                print(f"      {line}", file=out)
+            document = json.loads(Path(result["report"]).read_text(encoding="utf-8"))
+            games += document["games"]
+        passed = sum(g["verdict"] == "pass" for g in games)
+        print(f"{passed} of {len(finished)} game(s) passed every check.", file=out)
+        if args.json:
+            print(json.dumps({"verdict": "fail" if failed else "pass", "seed": plan.seed,
+                              "reports": reports, "games": games}, indent=2))
+        return 1 if failed else 0
+    finally:
+        await runner.aclose()
+        await context.aclose()

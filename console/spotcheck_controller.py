@@ -1,0 +1,76 @@
+"""GUI side of spot-check jobs: submits them to the shared jobs model and loads a finished
+job's saved report (off the GUI thread) for the report view."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Signal
+
+from console.context import AppContext
+from console.errors import describe
+from console.jobs.model import JobRecord, JobState
+from console.jobs_controller import JobsController
+from console.spotcheck_jobs import KIND, SpotcheckJobs, new_seed, sample_games
+from services.catalog import GameSummary
+from services.errors import ServiceError
+from services.spotcheck.report import read_report
+
+
+def has_report(record: JobRecord) -> bool:
+    """A finished spot-check job whose report was saved."""
+    return (record.kind == KIND and record.state is JobState.SUCCEEDED
+            and bool(record.result.get("report")))
+
+
+class SpotcheckController(QObject):
+    """Signals (GUI thread): ``report_loaded(str, list)`` a job id and its ``GameReport``
+    list; ``status(str)``; ``error(str)`` when a report cannot be read."""
+
+    report_loaded = Signal(str, list)
+    status = Signal(str)
+    error = Signal(str)
+
+    def __init__(self, context: AppContext, jobs: JobsController,
+                 parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.context = context
+        self.jobs = jobs
+        self.spotchecks = SpotcheckJobs(context)
+        self._loading: set[asyncio.Task] = set()
+
+    def submit(self, games: list[GameSummary], sample: int = 0) -> list[JobRecord]:
+        """One job per game; with ``sample`` > 0, a random sample of that many of the v1.5
+        games among ``games`` (the seed is shown so the sample can be redone in the CLI)."""
+        chosen = list(games)
+        note = ""
+        if sample > 0:
+            plan = sample_games(games, sample, new_seed())
+            chosen = list(plan.games)
+            note = f" (sample of {plan.eligible} v1.5 games, seed {plan.seed})"
+        records = [
+            self.jobs.submit(KIND, game.id, self.spotchecks.title(game.id),
+                             self.spotchecks.operation(game.id),
+                             profile=self.context.profile.name)
+            for game in chosen
+        ]
+        self.status.emit(f"{len(records)} spot-check job(s) queued{note} (Jobs tab, Ctrl+3).")
+        return records
+
+    def open_report(self, record: JobRecord) -> None:
+        """Read ``record``'s report in a worker thread; emits ``report_loaded``."""
+        if not has_report(record):
+            self.status.emit(f"Job {record.id} has no spot-check report.")
+            return
+        task = asyncio.ensure_future(self._load(record.id, Path(record.result["report"])))
+        self._loading.add(task)
+        task.add_done_callback(self._loading.discard)
+
+    async def _load(self, job_id: str, path: Path) -> None:
+        try:
+            games = await asyncio.to_thread(read_report, path)
+        except ServiceError as exc:
+            self.error.emit(describe(exc))
+            return
+        self.report_loaded.emit(job_id, games)

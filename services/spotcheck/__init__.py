@@ -1,0 +1,14 @@
+"""Spot-check jobs (issue 4, DESIGN.md §4): integrity, fidelity, quality and structure of
+a backfilled game, per rung, with a report kept with the job. No Qt.
+
+Entry point: ``GameSpotcheck`` (a job operation). Modules: ``integrity``, ``fidelity``,
+``structure``, ``quality`` (the rules), ``metrics`` (the one-decode PSNR/SSIM/VMAF ffmpeg),
+``probe`` (ffprobe of a rendition), ``hashing`` (streamed SHA-256), ``report`` (the JSON
+schema and CSV), ``rules`` (tolerances), ``checks`` (the result model).
+"""
+
+from services.spotcheck.checks import Check, GameReport, RungReport, Verdict
+from services.spotcheck.game_spotcheck import GameSpotcheck
+from services.spotcheck.report import read_report
+
+__all__ = ["Check", "GameReport", "GameSpotcheck", "RungReport", "Verdict", "read_report"]

@@ -1,0 +1,131 @@
+"""What a spot-check finds: one ``Check`` per rule with its verdict and reasons, grouped
+per rung and per game. Frozen dataclasses; ``services.spotcheck.report`` writes them out.
+
+Check names are stable identifiers ``{category}.{rule}`` (categories: ``integrity``,
+``fidelity``, ``structure``, ``quality``); the report schema documents them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class Verdict(StrEnum):
+    """``pass``; ``fail`` (the rule is broken: the reasons say how); ``skip`` (the rule
+    could not or need not run, e.g. no source configured: the reasons say why; a skip
+    never fails a rung)."""
+
+    PASS = "pass"
+    FAIL = "fail"
+    SKIP = "skip"
+
+
+@dataclass(frozen=True)
+class Check:
+    """One rule applied to one rung (or to the game): ``name`` as ``category.rule``."""
+
+    name: str
+    verdict: Verdict
+    reasons: tuple[str, ...] = ()
+
+    @property
+    def category(self) -> str:
+        return self.name.split(".", 1)[0]
+
+    @property
+    def failed(self) -> bool:
+        return self.verdict is Verdict.FAIL
+
+
+def check(name: str, reasons: list[str] | tuple[str, ...]) -> Check:
+    """``pass`` when ``reasons`` (the problems found) is empty, else ``fail`` with them."""
+    return Check(name, Verdict.FAIL if reasons else Verdict.PASS, tuple(reasons))
+
+
+def skipped(name: str, why: str) -> Check:
+    return Check(name, Verdict.SKIP, (why,))
+
+
+@dataclass(frozen=True)
+class Pooled:
+    """Per-frame values pooled: arithmetic ``mean``, ``min`` and the 5th percentile ``p5``
+    (nearest rank), over ``frames`` values."""
+
+    mean: float
+    min: float
+    p5: float
+    frames: int
+
+
+@dataclass(frozen=True)
+class FrameSeries:
+    """Per-frame metrics of one rung against the reference, in reference frame order:
+    ``pts`` in seconds from the first frame, ``psnr_db`` (capped, dB), ``ssim`` (0-1, all
+    planes), ``vmaf`` (0-100, model vmaf_v0.6.1). Equal lengths."""
+
+    pts: tuple[float, ...]
+    psnr_db: tuple[float, ...]
+    ssim: tuple[float, ...]
+    vmaf: tuple[float, ...]
+
+
+@dataclass(frozen=True)
+class RungReport:
+    """One rung's checks; ``pooled`` maps ``psnr_db``/``ssim``/``vmaf`` to ``Pooled`` when
+    the metrics ran; ``measures`` holds the compared figures (frame counts, durations in
+    seconds, A/V offsets in seconds, sizes) for the report."""
+
+    rung: str
+    checks: tuple[Check, ...]
+    pooled: dict[str, Pooled] = field(default_factory=dict)
+    measures: dict[str, object] = field(default_factory=dict)
+    frames: FrameSeries | None = None
+
+    @property
+    def verdict(self) -> Verdict:
+        return Verdict.FAIL if any(c.failed for c in self.checks) else Verdict.PASS
+
+    def get(self, name: str) -> Check | None:
+        return next((c for c in self.checks if c.name == name), None)
+
+
+@dataclass(frozen=True)
+class Reference:
+    """What the rungs were measured against: ``kind`` ``source`` or ``v1``, its store
+    ``key``, ``width`` x ``height`` in pixels, ``frames``, ``duration_s`` and ``fps``."""
+
+    kind: str
+    key: str
+    width: int
+    height: int
+    frames: int
+    duration_s: float
+    fps: float
+
+
+@dataclass(frozen=True)
+class GameReport:
+    """One game's spot-check: game-level checks (ledger, anchor, multivariant, fidelity)
+    and one ``RungReport`` per rung of the ledger."""
+
+    game_id: str
+    checks: tuple[Check, ...]
+    rungs: tuple[RungReport, ...]
+    reference: Reference | None = None
+    ladder: str = ""
+    wall_seconds: float = 0.0
+
+    @property
+    def verdict(self) -> Verdict:
+        failed = any(c.failed for c in self.checks) or any(
+            r.verdict is Verdict.FAIL for r in self.rungs
+        )
+        return Verdict.FAIL if failed else Verdict.PASS
+
+    def failures(self) -> list[str]:
+        """One line per failed check: ``"{rung or game}: {check}: {first reason}"``."""
+        lines = [f"game: {c.name}: {c.reasons[0]}" for c in self.checks if c.failed]
+        for rung in self.rungs:
+            lines += [f"{rung.rung}: {c.name}: {c.reasons[0]}" for c in rung.checks if c.failed]
+        return lines

@@ -1,0 +1,152 @@
+"""The quality measurement: one ffmpeg that decodes the reference once and measures every
+rung against it.
+
+The command reads the reference (the source, else the v1 playlist) and each rung playlist
+through the playback gateway. The reference is decoded once and ``split`` to one metric
+chain per rung; each rung is scaled to the reference size (bicubic, the usual VMAF setup)
+and split three ways, to ``libvmaf`` (model vmaf_v0.6.1, ``n_threads``), ``psnr`` and
+``ssim``. Both sides go through ``setpts=PTS-STARTPTS``: frames are paired on presentation
+time from a common origin (PLATFORM.md: frame-accurate comparison needs PTS alignment), so
+a dropped frame does not shift every later pair. The rung is each filter's first ("main")
+input: one value per rung frame, in presentation order. Per-frame values are written to
+files in a private temporary folder (JSON for VMAF, ffmpeg's stats lines for PSNR/SSIM).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from services.errors import MediaError
+from services.spotcheck.process import run_tool
+from services.spotcheck.rules import PSNR_CAP_DB
+
+_SAFE_PATH = re.compile(r"^[A-Za-z0-9_./-]+$")
+_PSNR = re.compile(r"psnr_avg:(\S+)")
+_SSIM = re.compile(r"All:(\S+)")
+
+
+@dataclass(frozen=True)
+class RungMetricFiles:
+    """Where the metric chain of one rung writes its per-frame values."""
+
+    rung: str
+    vmaf: Path
+    psnr: Path
+    ssim: Path
+
+
+@dataclass(frozen=True)
+class RungFrameMetrics:
+    """Per-frame values of one rung, in the rung's presentation order (equal lengths)."""
+
+    psnr_db: tuple[float, ...]
+    ssim: tuple[float, ...]
+    vmaf: tuple[float, ...]
+
+
+def metric_files(log_dir: Path, rungs: list[str]) -> list[RungMetricFiles]:
+    """The per-rung files under ``log_dir`` (a folder whose path needs no filter escaping)."""
+    if not _SAFE_PATH.match(str(log_dir)):
+        raise MediaError(f"The metrics folder {log_dir} has characters ffmpeg filters escape.")
+    return [
+        RungMetricFiles(
+            rung, log_dir / f"{i}.vmaf.json", log_dir / f"{i}.psnr.log", log_dir / f"{i}.ssim.log"
+        )
+        for i, rung in enumerate(rungs)
+    ]
+
+
+def metrics_command(
+    exe: str,
+    reference_url: str,
+    rung_urls: list[str],
+    files: list[RungMetricFiles],
+    width: int,
+    height: int,
+    *,
+    vmaf_threads: int = 2,
+) -> list[str]:
+    """The argv measuring ``rung_urls`` against ``reference_url`` scaled to ``width`` x
+    ``height`` (pixels), writing ``files`` (same order); ``-progress`` lines on stdout."""
+    count = len(rung_urls)
+    graph = [
+        "[0:v:0]setpts=PTS-STARTPTS,format=yuv420p,setsar=1,split="
+        + str(3 * count)
+        + "".join(f"[ref{i}{m}]" for i in range(count) for m in "vps")
+    ]
+    outputs: list[str] = []
+    for i, out in enumerate(files):
+        graph.append(
+            f"[{i + 1}:v:0]setpts=PTS-STARTPTS,scale={width}:{height}:flags=bicubic,"
+            f"format=yuv420p,setsar=1,split=3[dis{i}v][dis{i}p][dis{i}s]"
+        )
+        graph.append(
+            f"[dis{i}v][ref{i}v]libvmaf=log_fmt=json:log_path={out.vmaf}:"
+            f"n_threads={vmaf_threads}[out{i}v]"
+        )
+        graph.append(f"[dis{i}p][ref{i}p]psnr=stats_file={out.psnr}[out{i}p]")
+        graph.append(f"[dis{i}s][ref{i}s]ssim=stats_file={out.ssim}[out{i}s]")
+        for m in "vps":
+            outputs += ["-map", f"[out{i}{m}]", "-f", "null", "-"]
+    argv = [exe, "-hide_banner", "-nostdin", "-loglevel", "warning", "-nostats",
+            "-progress", "pipe:1"]  # fmt: skip
+    for url in (reference_url, *rung_urls):
+        argv += ["-rw_timeout", "20000000", "-i", url]
+    return argv + ["-filter_complex", ";".join(graph), *outputs]
+
+
+def _finite_psnr(text: str) -> float:
+    value = float(text)
+    return PSNR_CAP_DB if not math.isfinite(value) else min(value, PSNR_CAP_DB)
+
+
+def read_metric_files(files: RungMetricFiles) -> RungFrameMetrics:
+    """Parse one rung's files. Raises ``MediaError`` when one is missing or unreadable."""
+    try:
+        frames = json.loads(files.vmaf.read_text(encoding="utf-8"))["frames"]
+        vmaf = tuple(float(f["metrics"]["vmaf"]) for f in frames)
+        psnr = tuple(
+            _finite_psnr(m.group(1))
+            for m in map(_PSNR.search, files.psnr.read_text().splitlines())
+            if m
+        )
+        ssim = tuple(
+            float(m.group(1)) for m in map(_SSIM.search, files.ssim.read_text().splitlines()) if m
+        )
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise MediaError(f"The metrics of {files.rung} are unreadable ({exc}).") from exc
+    shortest = min(len(vmaf), len(psnr), len(ssim))
+    return RungFrameMetrics(psnr[:shortest], ssim[:shortest], vmaf[:shortest])
+
+
+@dataclass(frozen=True)
+class MetricsRun:
+    """A finished metrics command: ``frames`` it reported, ``warnings`` (gateway prefix
+    removed), ``code`` its exit status."""
+
+    code: int
+    frames: int
+    warnings: tuple[str, ...]
+
+
+async def run_metrics(
+    argv: list[str], *, hide: str, on_frames: Callable[[int], None]
+) -> MetricsRun:
+    """Run the metrics command; ``on_frames(n)`` after each ``-progress`` report (frames
+    of the first rung's chain). Cancelling stops ffmpeg."""
+    state = {"frames": 0}
+
+    def on_line(line: str) -> None:
+        key, _, value = line.partition("=")
+        if key == "frame" and value.isdigit():
+            state["frames"] = int(value)
+        elif key == "progress":
+            on_frames(state["frames"])
+
+    result = await run_tool(argv, hide=hide, on_line=on_line)
+    return MetricsRun(result.code, state["frames"], result.warnings)

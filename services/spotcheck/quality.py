@@ -1,0 +1,156 @@
+"""Quality checks of one rung against the reference (issue 4, DESIGN.md §4).
+
+- ``quality.metrics``: pooled mean PSNR (dB), SSIM and VMAF at least the rung's
+  ``min_psnr_db``/``min_ssim``/``min_vmaf`` from the ladder file;
+- ``quality.frames``: the rung has exactly the reference's frame count;
+- ``quality.duration``: video duration within ``DURATION_TOLERANCE_FRAMES`` frames;
+- ``quality.av_offset``: the A/V offset (first audio PTS - first video PTS) within
+  ``AV_OFFSET_TOLERANCE_S`` of the reference's.
+Per-frame values come from ``services.spotcheck.metrics`` in rung frame order and are
+placed on the reference's frames by presentation time (``on_reference_frames``).
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+from collections.abc import Sequence
+
+from services.ladder import Rung
+from services.spotcheck.checks import Check, FrameSeries, Pooled, check
+from services.spotcheck.metrics import RungFrameMetrics
+from services.spotcheck.probe import RenditionProbe
+from services.spotcheck.rules import (
+    AV_OFFSET_TOLERANCE_S,
+    DURATION_TOLERANCE_FRAMES,
+    FRAME_COUNT_TOLERANCE,
+    LOW_PERCENTILE,
+)
+
+NAN = float("nan")
+
+
+def pool(values: Sequence[float]) -> Pooled | None:
+    """Mean, min and 5th percentile (nearest rank) of the finite ``values``."""
+    finite = sorted(v for v in values if math.isfinite(v))
+    if not finite:
+        return None
+    rank = max(1, math.ceil(LOW_PERCENTILE / 100 * len(finite)))
+    return Pooled(sum(finite) / len(finite), finite[0], finite[rank - 1], len(finite))
+
+
+def on_reference_frames(
+    metrics: RungFrameMetrics, rung: RenditionProbe, reference: RenditionProbe
+) -> FrameSeries:
+    """Place the rung's per-frame values on the reference's frames: rung frame ``j`` goes
+    to the reference frame nearest its PTS (both relative to their first video PTS); a
+    reference frame no rung frame lands on (a dropped frame) gets NaN."""
+    ref_times = [p.pts - reference.video_start for p in reference.packets]
+    rung_times = [p.pts - rung.video_start for p in rung.packets]
+    size = len(ref_times)
+    psnr, ssim, vmaf = [NAN] * size, [NAN] * size, [NAN] * size
+    for j in range(len(metrics.vmaf)):
+        if j < len(rung_times) and ref_times:
+            index = _nearest(ref_times, rung_times[j])
+        else:
+            index = j
+        if 0 <= index < size and math.isnan(vmaf[index]):
+            psnr[index], ssim[index], vmaf[index] = (
+                metrics.psnr_db[j], metrics.ssim[j], metrics.vmaf[j]
+            )
+    return FrameSeries(tuple(ref_times), tuple(psnr), tuple(ssim), tuple(vmaf))
+
+
+def _nearest(times: list[float], t: float) -> int:
+    at = bisect.bisect_left(times, t)
+    if at == 0:
+        return 0
+    if at == len(times):
+        return len(times) - 1
+    return at if times[at] - t < t - times[at - 1] else at - 1
+
+
+def pooled_series(series: FrameSeries) -> dict[str, Pooled]:
+    out: dict[str, Pooled] = {}
+    for name in ("psnr_db", "ssim", "vmaf"):
+        pooled = pool(getattr(series, name))
+        if pooled is not None:
+            out[name] = pooled
+    return out
+
+
+def check_metrics(pooled: dict[str, Pooled], rung: Rung) -> Check:
+    reasons: list[str] = []
+    for name, label, unit, minimum, digits in (
+        ("psnr_db", "PSNR", " dB", rung.min_psnr_db, 2),
+        ("ssim", "SSIM", "", rung.min_ssim, 4),
+        ("vmaf", "VMAF", "", rung.min_vmaf, 2),
+    ):
+        value = pooled.get(name)
+        if value is None:
+            reasons.append(f"no {label} values were measured")
+        elif value.mean < minimum:
+            reasons.append(
+                f"pooled {label} {value.mean:.{digits}f}{unit} is below the ladder's "
+                f"{minimum:.{digits}f}{unit} for {rung.name}"
+            )
+    return check("quality.metrics", reasons)
+
+
+def check_frames(rung: RenditionProbe, reference: RenditionProbe) -> Check:
+    delta = rung.frames - reference.frames
+    if abs(delta) <= FRAME_COUNT_TOLERANCE:
+        return check("quality.frames", [])
+    what = "dropped" if delta < 0 else "extra"
+    return check(
+        "quality.frames",
+        [f"{rung.frames} frames, the reference has {reference.frames} "
+         f"({abs(delta)} {what} frames)"],
+    )
+
+
+def check_duration(rung: RenditionProbe, reference: RenditionProbe) -> Check:
+    delta = rung.duration - reference.duration
+    limit = DURATION_TOLERANCE_FRAMES * reference.frame_duration
+    if abs(delta) <= limit + 1e-6:
+        return check("quality.duration", [])
+    return check(
+        "quality.duration",
+        [f"video lasts {rung.duration:.3f} s, the reference {reference.duration:.3f} s "
+         f"({delta:+.3f} s, limit ±{limit:.3f} s)"],
+    )
+
+
+def check_av_offset(rung: RenditionProbe, reference: RenditionProbe) -> Check:
+    if rung.av_offset is None or reference.av_offset is None:
+        if rung.has_audio != reference.has_audio:
+            which = "has no audio" if not rung.has_audio else "has audio the reference lacks"
+            return check("quality.av_offset", [f"the rung {which}"])
+        return check("quality.av_offset", [])
+    delta = rung.av_offset - reference.av_offset
+    if abs(delta) <= AV_OFFSET_TOLERANCE_S:
+        return check("quality.av_offset", [])
+    return check(
+        "quality.av_offset",
+        [f"A/V offset {1000 * rung.av_offset:+.0f} ms, the reference "
+         f"{1000 * reference.av_offset:+.0f} ms ({1000 * delta:+.0f} ms, limit "
+         f"±{1000 * AV_OFFSET_TOLERANCE_S:.0f} ms)"],
+    )
+
+
+def timing_measures(rung: RenditionProbe, reference: RenditionProbe) -> dict[str, object]:
+    """The compared figures for the report (frames; seconds)."""
+
+    def offset(p: RenditionProbe) -> float | None:
+        return None if p.av_offset is None else round(p.av_offset, 4)
+
+    return {
+        "frames": rung.frames,
+        "reference_frames": reference.frames,
+        "duration_s": round(rung.duration, 4),
+        "reference_duration_s": round(reference.duration, 4),
+        "av_offset_s": offset(rung),
+        "reference_av_offset_s": offset(reference),
+        "width": rung.width,
+        "height": rung.height,
+    }

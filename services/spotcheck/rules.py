@@ -1,0 +1,41 @@
+"""The spot-check's fixed rules and tolerances, with where each comes from.
+
+Per-rung quality thresholds (pooled mean PSNR, SSIM, VMAF) are not here: they are data in
+the ladder file (``min_psnr_db``, ``min_ssim``, ``min_vmaf``, ``resources/ladders/abr.toml``).
+"""
+
+from __future__ import annotations
+
+BANDWIDTH_TOLERANCE = 0.10
+"""Declared ``BANDWIDTH`` / ``AVERAGE-BANDWIDTH`` may differ from the measured figure by
+this fraction of the measured one (Apple HLS authoring spec: the measured peak bit rate
+within 10 % of ``BANDWIDTH``; RFC 8216 §4.3.4.2 defines both attributes). Measured as the
+backfill measures them (``services.backfill.multivariant.measure_bandwidth``): segment bits
+over EXTINF seconds, peak and whole-rendition average, init section not counted."""
+
+FRAME_COUNT_TOLERANCE = 0
+"""A rung must carry exactly the reference's frames (the ladder encodes with
+``-fps_mode passthrough``: no frame dropped or duplicated)."""
+
+DURATION_TOLERANCE_FRAMES = 1.0
+"""Video duration (last PTS + its duration - first PTS) may differ from the reference's by
+at most this many frame durations."""
+
+AV_OFFSET_TOLERANCE_S = 0.100
+"""The rung's A/V offset (first audio PTS - first video PTS) may differ from the
+reference's by this many seconds. An AAC re-encode moves audio by its priming (about 40 ms
+at 48 kHz, PLATFORM.md; measured 60 ms on the demo clip when v1's own AAC starts 23 ms
+before its video); 100 ms stays under the ITU-R BT.1359 detectability threshold for audio
+lagging video (125 ms)."""
+
+FRAME_ALIGNMENT_TOLERANCE = 0.5
+"""A keyframe is "at" a segment boundary, and two rungs' boundaries are "aligned", when
+they are within this many frame durations of each other (PTS are exact multiples of the
+frame duration, EXTINF is written with 6 decimals)."""
+
+PSNR_CAP_DB = 60.0
+"""PSNR of identical frames is infinite; per-frame PSNR is capped here for pooling and JSON
+(libvmaf's 8-bit convention, 6 x bit depth + 12 dB)."""
+
+LOW_PERCENTILE = 5.0
+"""The pooled low percentile reported with mean and min (per-frame values, nearest rank)."""
