@@ -13,14 +13,20 @@ timelines, so every seek is exact (``hr-seek``) anywhere in a rung.
   within half a frame. With both offsets at 0 the sides show the same PTS.
 * **Offsets** are whole frames per side (``set_offset``): side X shows the frame
   ``offset_X`` frames after the pair time, for sources that start differently.
-* **Commands** go to both cores at once: exact seeks (``seek``/``seek_frame``), mpv's own
-  ``frame-step``/``frame-back-step`` for ±1 frame (fast: no re-decode from the keyframe).
+* **Commands** go to both cores at once: exact seeks (``seek``/``seek_frame``) to the PTS
+  of a frame (targets are snapped to side A's frame grid), mpv's ``frame-step`` for +1
+  frame (fast: no re-decode from the keyframe), an exact seek to the previous frame's PTS
+  for -1 frame. Each side reaches a PTS on its own (``_Side.go_to``): a seek cannot land on
+  the last frames of an fMP4 segment whose PTS lie past the segment's EXTINF end (B-frame
+  composition offset: mpv opens the next segment), so a seek that lands past the goal is
+  retried one frame earlier and the side then frame-steps forward to the goal (at most
+  :data:`MAX_GOAL_MOVES` commands).
 * **Settling.** After a command each side waits for its evidence (a restart after a seek,
   a new position after a step, the pause flag after a pause), then for 60 ms without a new
   position or frame. When both sides have settled the pair compares their normalised PTS;
-  if they differ (one core could not show that exact frame, e.g. at an EDL segment edge,
-  or different segment layouts of v1 and a rung), the side behind is seeked exactly to the
-  PTS of the side ahead, at most :data:`MAX_ALIGN_ROUNDS` times. Then :attr:`synced` fires.
+  if they differ (a frame step skipped a frame on one side, different segment layouts of
+  v1 and a rung), B goes to A's PTS (then A to B's, alternately), at most
+  :data:`MAX_ALIGN_ROUNDS` rounds. Then :attr:`synced` fires.
 * **Playback** runs both cores on their own clocks. Every 250 ms the pair compares the
   positions and nudges side B's speed (±5 % at most) to close a drift above one frame, and
   re-seeks B when it is more than a second off. Pausing re-aligns both sides exactly.
@@ -53,9 +59,12 @@ log = logging.getLogger(__name__)
 DEFAULT_FPS = 25.0
 #: How many corrective seeks the pair tries before reporting that it cannot align.
 MAX_ALIGN_ROUNDS = 4
+#: Commands one side may use to reach a PTS (seeks back to a reachable frame + steps).
+MAX_GOAL_MOVES = 8
 _QUIET_S = 0.06  # seconds without a new position or frame before a side counts as settled
 _STEP_TIMEOUT_S = 2.0  # a step that cannot move (first/last frame) settles after this
 _SEEK_TIMEOUT_S = 8.0  # a seek/load that never restarts settles after this (and reports)
+_LOAD_PTS_WAIT_S = 0.3  # seconds to wait for the first frame's PTS after a load
 _POLL_MS = 20
 _DRIFT_INTERVAL_MS = 250
 _MAX_SPEED_NUDGE = 0.05  # fraction of real time
@@ -92,12 +101,16 @@ class _Side:
         self.offset = 0
         self.first_pts = 0.0
         self.fps_hint: float | None = None
-        self.waiting: str | None = None  # "restart", "move", "pause" or None
+        self.waiting: str | None = None  # "load", "restart", "move", "pause" or None
         self.evidence = False
+        self.restarted_at: float | None = None
         self.start_pos = 0.0
         self.deadline = 0.0
         self.last_event = 0.0
         self.loaded = False
+        self.goal: float | None = None  # normalised PTS (s) this side is being moved to
+        self.goal_moves = 0
+        self.goal_back = 0
 
     @property
     def fps(self) -> float:
@@ -123,9 +136,40 @@ class _Side:
         now = time.monotonic()
         self.waiting = waiting
         self.evidence = False
+        self.restarted_at = None
         self.start_pos = self.player.position
         self.deadline = now + timeout
         self.last_event = now
+
+    def go_to(self, goal: float) -> None:
+        """Start moving to normalised PTS ``goal`` (seconds, on the frame grid)."""
+        self.goal, self.goal_moves, self.goal_back = goal, 0, 0
+        self._seek(goal)
+
+    def _seek(self, normalised: float) -> None:
+        self.player.pause()
+        self.player.seek(normalised + self.offset * self.frame_duration)
+        self.arm("restart", _SEEK_TIMEOUT_S)
+
+    def pursue(self) -> bool:
+        """After settling: one more command towards :attr:`goal`; ``False`` when there (or
+        out of moves). A seek that lands past the goal (a frame only reachable by stepping,
+        see the module docstring) restarts one frame earlier; one that lands before it
+        steps forward frame by frame."""
+        if self.goal is None:
+            return False
+        position, duration = self.normalised(), self.frame_duration
+        if abs(position - self.goal) < 0.5 * duration or self.goal_moves >= MAX_GOAL_MOVES:
+            self.goal = None
+            return False
+        self.goal_moves += 1
+        if position > self.goal:
+            self.goal_back += 1
+            self._seek(self.goal - self.goal_back * duration)
+        else:
+            self.player.frame_step()
+            self.arm("move", _STEP_TIMEOUT_S)
+        return True
 
     def settled(self, now: float) -> bool | None:
         """True when settled, None when it timed out, False while still waiting."""
@@ -135,6 +179,11 @@ class _Side:
             self.evidence = True
         if self.waiting == "pause" and self.player.paused:
             self.evidence = True
+        if self.waiting == "load" and self.restarted_at is not None:
+            # mpv sends the first frame's PTS some time after the restart, and not at all
+            # when it equals the value it sent last: wait for it, but not for ever.
+            moved = abs(self.player.position - self.start_pos) > 1e-6
+            self.evidence = moved or now - self.restarted_at >= _LOAD_PTS_WAIT_S
         if self.evidence and now - self.last_event >= _QUIET_S:
             self.waiting = None
             return True
@@ -208,7 +257,7 @@ class SyncedPair(QObject):
             self.side_changed.emit(side.state())
 
         def on_restart() -> None:
-            side.last_event = time.monotonic()
+            side.last_event = side.restarted_at = time.monotonic()
             if side.waiting in ("restart", "move"):
                 side.evidence = True
 
@@ -309,11 +358,12 @@ class SyncedPair(QObject):
             side.first_pts = 0.0
             side.player.pause()
             side.player.load(source)
-            side.arm("restart", _SEEK_TIMEOUT_S)
+            side.arm("load", _SEEK_TIMEOUT_S)
         self._start_waiting()
 
     def seek(self, seconds: float) -> None:
-        """Exact seek of both sides to pair time ``seconds`` (each side adds its offset)."""
+        """Exact seek of both sides to the frame on screen at pair time ``seconds`` (each
+        side adds its offset)."""
         self._run("seek", float(seconds))
 
     def seek_frame(self, frame: int) -> None:
@@ -381,19 +431,30 @@ class SyncedPair(QObject):
                 side.arm("pause", _STEP_TIMEOUT_S)
         elif name == "seek":
             self._set_playing(False)
-            for side in self._sides:
-                side.player.pause()
-                side.player.seek(argument + side.offset * side.frame_duration)
-                side.arm("restart", _SEEK_TIMEOUT_S)
-        elif name == "step":
+            self._seek_sides(self._on_frame_grid(argument))
+            return
+        elif name == "step" and argument > 0:
             self._set_playing(False)
             for side in self._sides:
-                if argument > 0:
-                    side.player.frame_step()
-                else:
-                    side.player.frame_back_step()
+                side.player.frame_step()
                 side.arm("move", _STEP_TIMEOUT_S)
+        elif name == "step":
+            self._set_playing(False)
+            self._seek_sides(self._on_frame_grid(self.time) - self._sides[0].frame_duration)
+            return
         self._start_waiting()
+
+    def _seek_sides(self, pair_time: float) -> None:
+        for side in self._sides:
+            side.go_to(pair_time)
+        self._start_waiting()
+
+    def _on_frame_grid(self, seconds: float) -> float:
+        """The PTS of side A's frame on screen at pair time ``seconds``: mpv reports the
+        seek target itself as ``time-pos`` after an exact seek between two frames."""
+        a = self._sides[0]
+        index = math.floor((seconds - a.first_pts) * a.fps + 1e-6)
+        return a.first_pts + max(0, index) * a.frame_duration
 
     def _start_waiting(self) -> None:
         if not self._busy:
@@ -416,7 +477,12 @@ class SyncedPair(QObject):
     @Slot()
     def _check_settled(self) -> None:
         now = time.monotonic()
-        results = [side.settled(now) for side in self._sides]
+        results = []
+        for side in self._sides:
+            result = side.settled(now)
+            if result is not False and side.pursue():
+                result = False
+            results.append(result)
         if any(r is False for r in results):
             return
         self._poll.stop()
@@ -436,12 +502,8 @@ class SyncedPair(QObject):
         self._phase = "op"
         self._align_rounds = 0
         a = self._sides[0]
-        target = a.first_pts + self._target_frame * a.frame_duration
-        for side in self._sides:
-            side.player.seek(target + side.offset * side.frame_duration)
-            side.arm("restart", _SEEK_TIMEOUT_S)
-        self._start_waiting()
         self._emit_loaded = True
+        self._seek_sides(a.first_pts + self._target_frame * a.frame_duration)
 
     def _align(self) -> None:
         a, b = self._sides
@@ -457,10 +519,9 @@ class SyncedPair(QObject):
             return
         self._align_rounds += 1
         self._phase = "align"
-        behind, ahead = (a, b) if a.normalised() < b.normalised() else (b, a)
-        target = ahead.normalised() + behind.offset * behind.frame_duration
-        behind.player.seek(target)
-        behind.arm("restart", _SEEK_TIMEOUT_S)
+        # B follows A; should B be unable to show that PTS, A follows B the next round.
+        leader, follower = (a, b) if self._align_rounds % 2 else (b, a)
+        follower.go_to(leader.normalised())
         self._start_waiting()
 
     def _finish(self, *, aligned: bool) -> None:
