@@ -31,6 +31,9 @@ timelines, so every seek is exact (``hr-seek``) anywhere in a rung.
   positions and nudges side B's speed (±5 % at most) to close a drift above one frame, and
   re-seeks B when it is more than a second off. Pausing re-aligns both sides exactly.
 
+Both sides render at the taller side's video size (``render_size``): a 360p rung compared
+with 720p is upscaled by mpv's scaler, as a spot-check scales a rung to the reference.
+
 Limits: while playing, the sides can be a frame or two apart (two clocks, no shared
 decoder); they are frame-exact only once paused (after :attr:`synced`). Sources with
 different frame rates are aligned by time, so their frame counters advance differently.
@@ -45,7 +48,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from PySide6.QtCore import QObject, QTimer, Signal, Slot
+from PySide6.QtCore import QObject, QSize, QTimer, Signal, Slot
 
 from player.controller import Player
 from player.frame_source import MpvFrameSource
@@ -280,6 +283,7 @@ class SyncedPair(QObject):
         player.error.connect(on_error)
         player.loaded.connect(on_loaded)
         player.ended.connect(on_ended)
+        player.video_size_changed.connect(self._match_render_sizes)
         side.source.frame_ready.connect(on_frame)
         if side.index == 0:
             player.duration_changed.connect(self.duration_changed.emit)
@@ -539,6 +543,21 @@ class SyncedPair(QObject):
             self._run(*pending)
         if not self._busy:
             self.busy_changed.emit(False)
+
+    @Slot()
+    def _match_render_sizes(self) -> None:
+        """Render both sides at the taller side's video size, so a lower rung is scaled
+        by mpv to the reference's size before it is compared (as a spot-check does)."""
+        sizes = [s.player.video_size for s in self._sides if all(s.player.video_size)]
+        if not sizes:
+            return
+        width, height = max(sizes, key=lambda size: (size[1], size[0]))
+        for side in self._sides:
+            side.source.set_render_size(QSize(width, height))
+
+    def render_size(self) -> QSize:
+        """The size (pixels) both sides' frames are rendered at."""
+        return self._sides[0].source.render_size()
 
     @Slot()
     def _correct_drift(self) -> None:

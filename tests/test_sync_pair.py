@@ -9,8 +9,11 @@ from collections.abc import Iterator
 import pytest
 
 from player.sync_pair import SyncedPair
-from tests.compare_support import FPS, ComparedGame
-from tests.compare_support import compared_game_fixture  # noqa: F401 - fixture
+from tests.compare_support import (
+    FPS,
+    ComparedGame,
+    compared_game_fixture,  # noqa: F401 - fixture
+)
 
 FRAME = 1 / FPS
 SMALL_CACHE = 2 * 1024 * 1024  # bytes: seeks must not depend on the demuxer cache
