@@ -15,6 +15,8 @@ import sys
 from console.cli_assets import run_assets
 from console.cli_backfill import add_parser as add_backfill_parser
 from console.cli_backfill import run_backfill
+from console.cli_clips import add_parser as add_clip_parser
+from console.cli_clips import run_clip
 from console.context import ASSETS_API_TOKEN, open_context
 from console.errors import describe
 from services.assets_model import AssetStatus
@@ -48,6 +50,7 @@ def _parser() -> argparse.ArgumentParser:
     a_retry.add_argument("--yes", action="store_true", help="do not ask for confirmation")
 
     add_backfill_parser(commands)
+    add_clip_parser(commands)
 
     demo = commands.add_parser("demo", help="the embedded demo stack")
     demo_cmd = demo.add_subparsers(dest="demo_command", required=True)
@@ -214,6 +217,8 @@ def main(argv: list[str]) -> int:
             return asyncio.run(run_assets(args))
         if args.command == "backfill":
             return asyncio.run(run_backfill(args))
+        if args.command == "clip":
+            return asyncio.run(run_clip(args))
         if args.command == "demo":
             return _demo(args.demo_command)
         if args.command == "smoke":
