@@ -160,8 +160,9 @@ class CompareController(QObject):
             self._work_dir = None
 
     # ------------------------------------------------------------------ internals
-    async def _detail(self, game_id: str) -> GameDetail:
-        detail = self._details.get(game_id)
+    async def _detail(self, game_id: str, *, fresh: bool = False) -> GameDetail:
+        """The game's detail; ``fresh`` re-reads it (a job may have changed the game)."""
+        detail = None if fresh else self._details.get(game_id)
         if detail is None:
             detail = await self._catalog.detail(game_id)
             self._details[game_id] = detail
@@ -181,7 +182,8 @@ class CompareController(QObject):
             sources = []
             hints = []
             for choice in (a, b):
-                detail = await self._detail(choice.game_id)
+                detail = await self._detail(choice.game_id, fresh=choice is a
+                                            or choice.game_id != a.game_id)  # fmt: skip
                 sources.append(self._source(detail, choice.name))
                 hints.append(_frame_rate(detail))
             self._sides = (a, b)

@@ -1,8 +1,6 @@
 """A backfilled game for the compare and clip tests, built once per session.
 
-Import the fixture explicitly (it is not in ``conftest.py``)::
-
-    from tests.compare_support import compared_game_fixture  # noqa: F401
+The fixture is registered in ``tests/conftest.py`` (one build per session).
 
 ``compared_game``: the short v1 game (``tests.backfill_support.make_short_v1``, 14.125 s,
 24 fps) uploaded to a bucket on the session's moto server and backfilled for real with a

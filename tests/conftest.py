@@ -181,3 +181,7 @@ def moto_iam_auth(endpoint: str) -> Iterator[None]:
         yield
     finally:
         httpx.post(f"{endpoint}/moto-api/reset-auth", content=previous.encode()).raise_for_status()
+
+
+# One backfilled game shared by the compare and clip test modules (built once per session).
+from tests.compare_support import compared_game_fixture  # noqa: E402, F401

@@ -18,7 +18,6 @@ from services.clips import ClipError, build_clip, check_clip
 from services.hls import MediaPlaylist, parse_playlist
 from tests.compare_support import (
     ComparedGame,
-    compared_game_fixture,  # noqa: F401 - fixture
     run,
 )
 from tests.gui_support import make_profile
@@ -175,3 +174,40 @@ def test_edl_timeline_start_extends_the_first_entry_only() -> None:
     assert media_source("c", None, [("http://h/a", 4.0)], timeline_start=8.0).duration == 12.0
     with pytest.raises(ValueError):
         edl_for_segments(None, [("http://h/a", 4.0)], -1.0)
+
+
+def test_player_panel_brackets_mark_in_and_out(qtbot, compared_game) -> None:
+    from PySide6.QtCore import QEvent, Qt
+    from PySide6.QtGui import QKeyEvent
+
+    from views.player_panel import PlayerPanel
+
+    clips = ClipController(compared_game.storage(), compared_game.gateway.url_for)
+    player = Player()
+    widget = MpvSoftwareWidget(player)
+    panel = PlayerPanel(player, widget, clips=clips)
+    qtbot.addWidget(panel)
+    panel.resize(480, 360)
+    panel.show()
+    try:
+        key = compared_game.playlist_key("360p")
+        clips.set_rendition(compared_game.game_id,
+                            Rendition("360p", key, compared_game.playlist("360p")))
+        with qtbot.waitSignal(player.loaded, timeout=15_000):
+            player.load(compared_game.source("360p"), 2.0)
+        player.pause()
+        qtbot.waitUntil(lambda: abs(player.position - 2.0) < 0.1, timeout=10_000)
+        bracket = Qt.KeyboardModifier.NoModifier
+        panel.keyPressEvent(QKeyEvent(QEvent.Type.KeyPress, Qt.Key.Key_BracketLeft, bracket, "["))
+        with qtbot.waitSignal(player.seek_completed, timeout=10_000):
+            player.seek(6.5)
+        qtbot.waitUntil(lambda: abs(player.position - 6.5) < 0.1, timeout=10_000)
+        panel.keyPressEvent(QKeyEvent(QEvent.Type.KeyPress, Qt.Key.Key_BracketRight, bracket,
+                                      "]"))  # fmt: skip
+        assert clips.in_point == pytest.approx(2.0, abs=0.1)
+        assert clips.out_point == pytest.approx(6.5, abs=0.1)
+        assert clips.clip is not None and [s.uri for s in clips.clip.segments] == [
+            "seg_00000.m4s", "seg_00001.m4s"]  # fmt: skip
+        assert "2 segments" in panel.clip_label.text()
+    finally:
+        player.shutdown()

@@ -18,7 +18,6 @@ from services.frame_metrics import FrameMetrics, parse_metrics
 from services.storage import Storage
 from tests.compare_support import (
     ComparedGame,
-    compared_game_fixture,  # noqa: F401 - fixture
 )
 from views.compare_canvas import CompareMode
 from views.compare_view import CompareView

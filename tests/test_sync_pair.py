@@ -12,7 +12,6 @@ from player.sync_pair import SyncedPair
 from tests.compare_support import (
     FPS,
     ComparedGame,
-    compared_game_fixture,  # noqa: F401 - fixture
 )
 
 FRAME = 1 / FPS

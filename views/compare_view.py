@@ -285,6 +285,8 @@ class CompareView(QWidget):
                 combo.setCurrentText(choice.name)
         for index, label in enumerate(self.side_labels):
             label.setText(side_text(self._names[index], None))
+        for game in {choice.game_id for choice in sides or ()}:
+            self.controller.list_renditions(game)  # fill the pickers with every choice
 
     def _on_frame(self, side: int) -> None:
         self._frames_dirty[side] = True
