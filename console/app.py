@@ -223,6 +223,7 @@ def wire_clips_and_compare(window, player, clips, compare, detail_panel) -> None
     on first use (two more libmpv cores); "Compare…" in the game detail compares the
     selected rendition (side B) with v1, or v1 with the first rung (side A)."""
     from PySide6.QtCore import Qt
+    from PySide6.QtGui import QAction, QKeySequence
 
     from views.compare_view import CompareView
 
@@ -258,6 +259,11 @@ def wire_clips_and_compare(window, player, clips, compare, detail_panel) -> None
 
     compare.show_requested.connect(show_compare)
     detail_panel.compare_requested.connect(compare_selected)
+    view_menu = next((a.menu() for a in window.menuBar().actions() if a.text() == "&View"), None)
+    if view_menu is not None:
+        action = QAction("&Compare renditions…", window, shortcut=QKeySequence("Ctrl+Shift+C"))
+        action.triggered.connect(show_compare)
+        view_menu.addAction(action)
 
 
 def wire_backfill(window, catalog, catalog_panel, detail_panel, backfill, jobs_panel, context

@@ -403,6 +403,20 @@ class SyncedPair(QObject):
         if any(s.loaded for s in self._sides) and not self._playing:
             self._run("seek", target)
 
+    def first_frame_offset(self) -> int:
+        """B's offset (frames) that puts both sides' first frames together: sources that
+        start differently (an MP4 source whose first frame has PTS 0 against HLS rungs
+        whose first frame has PTS 2/24 s after B-frame reordering) then show the same
+        frame numbers. Known once both sides are loaded."""
+        a, b = self._sides
+        return a.offset + round((b.first_pts - a.first_pts) * b.fps)
+
+    def align_first_frames(self) -> int:
+        """Set B's offset to :meth:`first_frame_offset` (re-aligns at once); returns it."""
+        frames = self.first_frame_offset()
+        self.set_offset(1, frames)
+        return frames
+
     def shutdown(self) -> None:
         """Stop timers and terminate both cores (idempotent)."""
         if self._shut_down:
@@ -574,9 +588,3 @@ class SyncedPair(QObject):
         nudge = max(-_MAX_SPEED_NUDGE, min(_MAX_SPEED_NUDGE, -drift))
         b.player.set_speed(1.0 + nudge)
 
-
-def frames_apart(a: SideState, b: SideState) -> float:
-    """``b``'s PTS minus ``a``'s, in frames of ``a`` (useful for status lines and tests)."""
-    if not math.isfinite(a.fps) or a.fps <= 0:
-        return math.nan
-    return (b.pts - a.pts) * a.fps

@@ -5,7 +5,8 @@ The fixture is registered in ``tests/conftest.py`` (one build per session).
 ``compared_game``: the short v1 game (``tests.backfill_support.make_short_v1``, 14.125 s,
 24 fps) uploaded to a bucket on the session's moto server and backfilled for real with a
 two-rung ladder (720p and 360p: enough for rung vs rung, rung vs v1, and a lower rung
-upscaled), with a playback gateway on that bucket.
+upscaled), plus ``source.mp4`` (the same frames as a plain MP4), with a playback gateway
+on that bucket.
 """
 
 from __future__ import annotations
@@ -22,8 +23,8 @@ from services.gateway import PlaybackGateway
 from services.hls import MediaPlaylist, parse_playlist
 from services.playback import PlaybackSource, source_for_playlist
 from services.storage import Storage, StorageConfig
-from tests.backfill_support import backfill_rig, make_short_v1
-from tests.conftest import s3_client, upload_game
+from tests.backfill_support import SHORT_V1_FRAMES, backfill_rig, make_short_v1
+from tests.conftest import DEMO_CLIP, s3_client, upload_game
 
 GAME = "nfl-2026-11-22-kc-buf"
 RUNGS = ("720p", "360p")
@@ -81,12 +82,31 @@ def compared_game_fixture(moto_endpoint, tmp_path_factory) -> Iterator[ComparedG
     )
     v1_dir: Path = make_short_v1(tmp_path_factory.mktemp("cmp-v1"))
     upload_game(config, GAME, v1_dir)
+    source = make_source_mp4(tmp_path_factory.mktemp("cmp-source") / "source.mp4")
+    s3_client(config).put_object(
+        Bucket=config.bucket, Key=f"games/{GAME}/source.mp4", Body=source.read_bytes()
+    )
     with backfill_rig(config, tmp_path_factory.mktemp("cmp-work")) as rig:
         rig.ladder = replace(rig.ladder, rungs=tuple(r for r in rig.ladder.rungs
                                                      if r.name in RUNGS))  # fmt: skip
         outcome, _ = rig.backfill(GAME)
         assert outcome.result["rungs"] == list(RUNGS), outcome.result
         yield ComparedGame(config, rig.gateway, GAME)
+
+
+def make_source_mp4(path: Path) -> Path:
+    """The same frames as the short v1 game as a plain MP4 (``-c copy``): its first frame
+    has PTS 0 where the HLS renditions' has 2/24 s (a source that starts differently)."""
+    import subprocess
+
+    import imageio_ffmpeg
+
+    subprocess.run(
+        [imageio_ffmpeg.get_ffmpeg_exe(), "-loglevel", "error", "-y", "-i", str(DEMO_CLIP),
+         "-map", "0:v:0", "-frames:v", str(SHORT_V1_FRAMES), "-c", "copy", str(path)],
+        check=True, timeout=60,
+    )  # fmt: skip
+    return path
 
 
 def run(coro):

@@ -184,6 +184,23 @@ def test_keys_modes_steps_and_zoom(qtbot, view, compared_game) -> None:
     assert view.canvas.zoom == 1.0 and _centre(view.canvas.composed()) == before
 
 
+def test_a_source_that_starts_differently_is_aligned_by_offset(qtbot, view, compared_game):
+    _open(qtbot, view, compared_game, "720p", "source")  # A = source.mp4, B = 720p
+    a, b = view.pair.state(0), view.pair.state(1)
+    assert a.pts == pytest.approx(b.pts, abs=1e-3)  # same PTS...
+    assert (a.frame, b.frame) == (FRAME, FRAME - 2)  # ...but not the same picture
+    misaligned = _measure(qtbot, view)
+    assert view.pair.first_frame_offset() == 2
+    with qtbot.waitSignal(view.pair.synced, timeout=15_000):
+        view.align_starts()
+    assert view.pair.offset(1) == 2 and view.offsets[1].value() == 2
+    a, b = view.pair.state(0), view.pair.state(1)
+    assert a.frame == b.frame == FRAME and b.pts - a.pts == pytest.approx(2 / 24, abs=1e-3)
+    qtbot.wait(150)
+    aligned = _measure(qtbot, view)
+    assert aligned.psnr_db > misaligned.psnr_db + 3 and aligned.psnr_db > 33
+
+
 def test_unknown_rendition_is_reported(qtbot, view, compared_game) -> None:
     with qtbot.waitSignal(view.controller.error, timeout=20_000) as blocker:
         view.controller.open_compare(compared_game.game_id, "1080p", "v1", 0)

@@ -98,6 +98,11 @@ class CompareView(QWidget):
             readouts.addWidget(label, 1)
             readouts.addWidget(QLabel("offset"))
             readouts.addWidget(spin)
+        align = QPushButton("Align starts")
+        align.setToolTip("Offset B so both first frames coincide (sources that start "
+                         "differently, e.g. an MP4 source against HLS rungs)")  # fmt: skip
+        align.clicked.connect(self.align_starts)
+        readouts.addWidget(align)
 
         # -- transport
         icons = QStyle.StandardPixmap
@@ -227,6 +232,13 @@ class CompareView(QWidget):
         """Show only side ``side`` (0 = A, 1 = B)."""
         self.canvas.show_single(side)
         self.mode_buttons[CompareMode.SINGLE].setChecked(True)
+
+    def align_starts(self) -> None:
+        """Offset B so that both sides' first frames coincide (shown in B's spin box)."""
+        frames = self.pair.align_first_frames()
+        self.offsets[1].blockSignals(True)
+        self.offsets[1].setValue(frames)
+        self.offsets[1].blockSignals(False)
 
     def measure(self) -> None:
         """Ask for PSNR/SSIM of the frame on screen (the result arrives as a signal)."""
