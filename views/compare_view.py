@@ -198,6 +198,7 @@ class CompareView(QWidget):
         self.pair.duration_changed.connect(self._on_duration)
         self.pair.playing_changed.connect(self._on_playing)
         self.pair.synced.connect(self._on_synced)
+        self.pair.loaded.connect(lambda: self.message.setText(""))
         self.canvas.view_changed.connect(self._on_view)
         controller.renditions_listed.connect(self._on_renditions)
         controller.opened.connect(self._on_opened)
