@@ -83,6 +83,8 @@ class Console:
     backfill: object
     cues: object = None
     spotcheck: object = None
+    compare: object = None
+    clips: object = None
 
     async def aclose(self) -> None:
         """Stop controllers and the player, cancel running jobs (their ffmpeg stops, their
@@ -109,6 +111,9 @@ class Console:
         if self.cues is not None:
             self.cues.shutdown()
         self.player.shutdown()
+        for controller in (self.compare, self.clips):
+            if controller is not None:
+                controller.shutdown()
 
 
 def make_application(argv: list[str] | None = None) -> QApplication:
@@ -127,6 +132,8 @@ async def build_console(app: QApplication, profile: str | None = None) -> Consol
     """Connect (demo stack or profile), then build controllers and the window; shown."""
     from console.assets_controller import AssetsController
     from console.backfill_controller import BackfillController
+    from console.clip_controller import ClipController
+    from console.compare_controller import CompareController
     from console.cue_controller import CueController
     from console.jobs.runner import JobRunner
     from console.jobs_controller import JobsController
@@ -150,7 +157,9 @@ async def build_console(app: QApplication, profile: str | None = None) -> Consol
     title = f"{APP_TITLE} — {context.title}"
     catalog_panel = CatalogPanel(catalog)
     detail_panel = GameDetailPanel(catalog)
-    player_panel = PlayerPanel(player, video)
+    clips = ClipController(context.storage, context.gateway.url_for)
+    player_panel = PlayerPanel(player, video, clips=clips)
+    compare = CompareController(context.catalog, context.gateway.url_for)
     assets = AssetsController(context)
     assets_panel = AssetsPanel(assets)
     asset_detail = AssetDetailPanel()
@@ -182,7 +191,7 @@ async def build_console(app: QApplication, profile: str | None = None) -> Consol
         controller.error.connect(window.show_error)
         controller.status.connect(window.show_status)
     wire_backfill(window, catalog, catalog_panel, detail_panel, backfill, jobs_panel, context)
-    wire_spotcheck(window, catalog_panel, spotcheck, jobs_panel)
+    wire_spotcheck(window, catalog_panel, spotcheck, jobs_panel, compare)
     if runner.store.recovered:
         window.show_status(
             f"{len(runner.store.recovered)} job(s) were interrupted when the console last "
@@ -198,13 +207,16 @@ async def build_console(app: QApplication, profile: str | None = None) -> Consol
             shown = detail_panel.detail
             game = f"{shown.summary.title} ({shown.summary.id})" if shown else ""
             player.load(catalog.playback_source(rendition, game))
+            clips.set_rendition(shown.summary.id if shown else None, rendition)
         except Exception as exc:  # a refused rendition is shown, never raised to Qt
             window.show_error(describe(exc))
 
     detail_panel.play_requested.connect(play)
+    wire_clips_and_compare(window, player, clips, compare, detail_panel)
     assets.detail_loaded.connect(asset_detail.show_asset)
     assets.retry_result.connect(asset_detail.add_result)
     assets.play_ready.connect(player.load)
+    assets.play_ready.connect(lambda _source: clips.set_rendition(None, None))
     assets_panel.asset_selected.connect(assets.select)
     assets.retry_started.connect(asset_detail.clear_results)
     asset_detail.play_requested.connect(assets.play)
@@ -221,7 +233,56 @@ async def build_console(app: QApplication, profile: str | None = None) -> Consol
         assets.load()
     if cues.available:
         cues.load_channels()
-    return Console(app, context, catalog, player, window, assets, jobs, backfill, cues, spotcheck)
+    return Console(app, context, catalog, player, window, assets, jobs, backfill, cues, spotcheck,
+                   compare, clips)
+
+
+def wire_clips_and_compare(window, player, clips, compare, detail_panel) -> None:
+    """Clip previews play in the main player; the compare view is its own window, created
+    on first use (two more libmpv cores); "Compare…" in the game detail compares the
+    selected rendition (side B) with v1, or v1 with the first rung (side A)."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtGui import QAction, QKeySequence
+
+    from views.compare_view import CompareView
+
+    clips.preview_ready.connect(lambda source, start: player.load(source, start))
+    for controller in (clips, compare):
+        controller.error.connect(window.show_error)
+        controller.status.connect(window.show_status)
+    views: list[CompareView] = []
+
+    def show_compare() -> None:
+        if not views:
+            try:
+                view = CompareView(compare)
+            except Exception as exc:  # libmpv missing: say so, keep the console running
+                window.show_error(describe(exc))
+                return
+            view.setParent(window, Qt.WindowType.Window)
+            view.setWindowTitle(f"Compare — {window.windowTitle()}")
+            view.resize(1400, 940)
+            views.append(view)
+        views[0].show()
+        views[0].raise_()
+        views[0].activateWindow()
+
+    def compare_selected(rendition) -> None:
+        shown = detail_panel.detail
+        if shown is None:
+            return
+        names = [r.name for r in shown.renditions if r.kind == "media" and not r.missing]
+        others = [n for n in names if n != rendition.name]
+        reference = "v1" if "v1" in others else (others[0] if others else rendition.name)
+        compare.open_compare(shown.summary.id, rendition.name, reference, 0)
+
+    compare.show_requested.connect(show_compare)
+    detail_panel.compare_requested.connect(compare_selected)
+    view_menu = next((a.menu() for a in window.menuBar().actions() if a.text() == "&View"), None)
+    if view_menu is not None:
+        action = QAction("&Compare renditions…", window, shortcut=QKeySequence("Ctrl+Shift+C"))
+        action.triggered.connect(show_compare)
+        view_menu.addAction(action)
 
 
 def wire_backfill(window, catalog, catalog_panel, detail_panel, backfill, jobs_panel, context
@@ -267,10 +328,10 @@ def wire_backfill(window, catalog, catalog_panel, detail_panel, backfill, jobs_p
     jobs_panel.target_selected.connect(catalog.load_detail)
 
 
-def wire_spotcheck(window, catalog_panel, spotcheck, jobs_panel) -> None:
+def wire_spotcheck(window, catalog_panel, spotcheck, jobs_panel, compare) -> None:
     """Catalog → spot-check jobs; the Jobs panel's "Open report" → the report view (a
-    window of its own). A plot click asks for the compare view; until that view is
-    merged in, the status bar says what was asked."""
+    window of its own); a click on a plot point opens the compare view on that rung
+    against the report's reference, at that frame."""
     from PySide6.QtCore import Qt
 
     from views.spotcheck_report import SpotcheckReportView
@@ -282,10 +343,7 @@ def wire_spotcheck(window, catalog_panel, spotcheck, jobs_panel) -> None:
         view.setWindowFlag(Qt.WindowType.Window)
         view.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         view.resize(1280, 820)
-        view.compare_requested.connect(
-            lambda game, rung, reference, frame: window.show_status(
-                f"Compare {rung} with {reference} of {game} at frame {frame}: the compare "
-                "view is not available in this build."))
+        view.compare_requested.connect(compare.open_compare)
         view.destroyed.connect(lambda *_: views.remove(view) if view in views else None)
         views.append(view)
         view.show()

@@ -15,6 +15,8 @@ import sys
 from console.cli_assets import run_assets
 from console.cli_backfill import add_parser as add_backfill_parser
 from console.cli_backfill import run_backfill
+from console.cli_clips import add_parser as add_clip_parser
+from console.cli_clips import run_clip
 from console.cli_cues import add_cue_parser, run_cues
 from console.cli_spotcheck import add_parser as add_spotcheck_parser
 from console.cli_spotcheck import run_spotcheck
@@ -53,6 +55,7 @@ def _parser() -> argparse.ArgumentParser:
     add_backfill_parser(commands)
     add_cue_parser(commands)
     add_spotcheck_parser(commands)
+    add_clip_parser(commands)
 
     demo = commands.add_parser("demo", help="the embedded demo stack")
     demo_cmd = demo.add_subparsers(dest="demo_command", required=True)
@@ -226,6 +229,8 @@ def main(argv: list[str]) -> int:
             return asyncio.run(run_cues(args))
         if args.command == "spotcheck":
             return asyncio.run(run_spotcheck(args))
+        if args.command == "clip":
+            return asyncio.run(run_clip(args))
         if args.command == "demo":
             return _demo(args.demo_command)
         if args.command == "smoke":

@@ -187,6 +187,8 @@ class Player(QObject):
         stats_changed(object): a :class:`PlaybackStats`, polled every 500 ms while a
             source is loaded, emitted when it changed.
         seek_completed(): playback restarted after a seek or a load (frame decoded).
+        video_size_changed(int, int): display width and height of the decoded video in
+            pixels (``dw`` x ``dh`` of mpv's ``video-params``), as soon as they change.
 
     Errors: the constructor raises :class:`PlayerNotAvailable` when there is no
     ``QCoreApplication`` or libmpv cannot be loaded/initialised. Playback problems never
@@ -201,6 +203,7 @@ class Player(QObject):
     error = Signal(str)
     stats_changed = Signal(object)
     seek_completed = Signal()
+    video_size_changed = Signal(int, int)
 
     # Private bridge signals: emitted on mpv's event thread, delivered queued on the GUI.
     _mpv_property = Signal(str, object)
@@ -309,6 +312,7 @@ class Player(QObject):
         self._loads_pending = 0
         self._generation = 0  # incremented by each load()
         self._start = 0.0
+        self._video_size = (0, 0)
         self._shut_down = False
 
         self._mpv_property.connect(self._on_property, Qt.ConnectionType.QueuedConnection)
@@ -352,6 +356,22 @@ class Player(QObject):
     def stats(self) -> PlaybackStats:
         """The latest :class:`PlaybackStats` snapshot."""
         return self._stats
+
+    @property
+    def frame_rate(self) -> float | None:
+        """Frames per second of the loaded video: the container's rate, else mpv's estimate
+        (available once a frame is decoded, also for EDL timelines), else the last known
+        value; ``None`` while unknown."""
+        return (
+            _num(self._props.get("container-fps"))
+            or _num(self._props.get("estimated-vf-fps"))
+            or self._stats.fps
+        )
+
+    @property
+    def video_size(self) -> tuple[int, int]:
+        """Display size ``(width, height)`` in pixels of the last decoded video, else (0, 0)."""
+        return self._video_size
 
     @property
     def is_shut_down(self) -> bool:
@@ -498,6 +518,10 @@ class Player(QObject):
         """Pause and show the next frame (one frame duration later, e.g. 1/24 s)."""
         self._command("frame-step")
 
+    def set_speed(self, factor: float) -> None:
+        """Playback speed (1.0 = real time; clamped to 0.01..100, mpv's range)."""
+        self._command("set", "speed", repr(min(100.0, max(0.01, float(factor)))))
+
     def frame_back_step(self) -> None:
         """Pause and show the previous frame (mpv seeks back and decodes forward)."""
         if self._source is not None and self._source.kind == "multivariant":
@@ -643,6 +667,12 @@ class Player(QObject):
             if paused != self._paused:
                 self._paused = paused
                 self.pause_changed.emit(paused)
+        elif name == "video-params":
+            params = value or {}
+            size = (int(params.get("dw") or 0), int(params.get("dh") or 0))
+            if all(size) and size != self._video_size:
+                self._video_size = size
+                self.video_size_changed.emit(*size)
         elif name == "vid":
             if value is False and self._video_rearm and self._render_context is not None:
                 tracks = self._props.get("track-list") or []

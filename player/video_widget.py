@@ -16,7 +16,6 @@ the callback only emits a Qt signal, and the frame is rendered on the GUI thread
 
 from __future__ import annotations
 
-import ctypes
 import logging
 import os
 from typing import Any
@@ -24,7 +23,6 @@ from typing import Any
 import shiboken6
 from PySide6.QtCore import QObject, QRect, QSize, Qt, Signal, Slot
 from PySide6.QtGui import (
-    QColor,
     QGuiApplication,
     QImage,
     QOffscreenSurface,
@@ -37,6 +35,7 @@ from PySide6.QtOpenGLWidgets import QOpenGLWidget
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from player.controller import Player
+from player.sw_render import SoftwareFrameBuffer
 
 __all__ = [
     "MpvGLWidget",
@@ -48,17 +47,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-# libmpv render.h parameter ids that python-mpv 1.0.8 does not map (sw render API).
-_PARAM_INVALID = 0
-_PARAM_BLOCK_FOR_TARGET_TIME = 12
-_PARAM_SW_SIZE = 17
-_PARAM_SW_FORMAT = 18
-_PARAM_SW_STRIDE = 19
-_PARAM_SW_POINTER = 20
-_SW_ALIGN = 64  # bytes; mpv's sw renderer is fastest with 64-byte aligned rows
-_SW_FORMAT = b"bgra"  # little-endian bytes B,G,R,A == QImage.Format_RGB32 (alpha ignored)
-
-
 class _UpdateBridge(QObject):
     """Carries mpv's render-update callback (mpv's thread) to the GUI thread.
 
@@ -67,19 +55,6 @@ class _UpdateBridge(QObject):
     """
 
     updated = Signal()
-
-
-def _render_param_array(entries: list[tuple[int, int | None]]) -> Any:
-    """A ``mpv_render_param[]`` (terminated by INVALID) from ``(type id, pointer)`` pairs."""
-    import mpv
-
-    array = (mpv.MpvRenderParam * (len(entries) + 1))()
-    for index, (type_id, pointer) in enumerate(entries):
-        array[index].type_id = type_id
-        array[index].data = pointer
-    array[len(entries)].type_id = _PARAM_INVALID
-    array[len(entries)].data = None
-    return array
 
 
 class MpvSoftwareWidget(QWidget):
@@ -104,11 +79,7 @@ class MpvSoftwareWidget(QWidget):
         super().__init__(parent)
         self._player = player
         self._frames = 0
-        self._image: QImage | None = None
-        self._buffer: Any = None
-        self._buffer_address = 0
-        self._stride = 0
-        self._size = QSize()
+        self._frame = SoftwareFrameBuffer()
         self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setMinimumSize(160, 90)
@@ -150,51 +121,13 @@ class MpvSoftwareWidget(QWidget):
         ratio = self.devicePixelRatioF()
         return QSize(max(2, round(self.width() * ratio)), max(2, round(self.height() * ratio)))
 
-    def _ensure_buffer(self, size: QSize) -> None:
-        if size == self._size and self._image is not None:
-            return
-        width, height = size.width(), size.height()
-        stride = (width * 4 + _SW_ALIGN - 1) // _SW_ALIGN * _SW_ALIGN
-        buffer = ctypes.create_string_buffer(stride * height + _SW_ALIGN)
-        address = ctypes.addressof(buffer)
-        offset = (-address) % _SW_ALIGN
-        view = memoryview(buffer).cast("B")[offset : offset + stride * height]
-        image = QImage(view, width, height, stride, QImage.Format.Format_RGB32)
-        image.fill(QColor(0, 0, 0))
-        # Keep the buffer alive as long as the QImage that points into it.
-        self._buffer, self._image = buffer, image
-        self._buffer_address = address + offset
-        self._stride = stride
-        self._size = QSize(size)
-
     def _render(self) -> bool:
         """Render mpv's current frame into the buffer; ``False`` if mpv refused."""
-        import mpv
-
         ctx = self._ctx
-        if ctx is None:
+        if ctx is None or not self._frame.render(ctx, self._target_size()):
             return False
-        self._ensure_buffer(self._target_size())
-        assert self._image is not None
-        self._image.setDevicePixelRatio(self.devicePixelRatioF())
-        size = (ctypes.c_int * 2)(self._size.width(), self._size.height())
-        fmt = ctypes.c_char_p(_SW_FORMAT)
-        stride = ctypes.c_size_t(self._stride)
-        block = ctypes.c_int(0)
-        params = _render_param_array(
-            [
-                (_PARAM_SW_SIZE, ctypes.addressof(size)),
-                (_PARAM_SW_FORMAT, ctypes.cast(fmt, ctypes.c_void_p).value),
-                (_PARAM_SW_STRIDE, ctypes.addressof(stride)),
-                (_PARAM_SW_POINTER, self._buffer_address),
-                (_PARAM_BLOCK_FOR_TARGET_TIME, ctypes.addressof(block)),
-            ]
-        )
-        try:
-            mpv._mpv_render_context_render(ctx.handle, params)
-        except Exception as exc:  # mpv error code (e.g. unsupported format)
-            log.warning("mpv sw render failed: %s", exc)
-            return False
+        assert self._frame.image is not None
+        self._frame.image.setDevicePixelRatio(self.devicePixelRatioF())
         self.update()
         return True
 
@@ -209,7 +142,7 @@ class MpvSoftwareWidget(QWidget):
         """Black background, then the last rendered frame scaled keeping aspect ratio."""
         painter = QPainter(self)
         painter.fillRect(self.rect(), Qt.GlobalColor.black)
-        image = self._image
+        image = self._frame.image
         if image is not None and self._frames:
             logical = image.deviceIndependentSize().toSize()
             if logical == self.size():
@@ -224,7 +157,8 @@ class MpvSoftwareWidget(QWidget):
 
     def grab_frame(self) -> QImage:
         """A copy of the last rendered frame (device pixels); null before the first one."""
-        return self._image.copy() if self._image is not None and self._frames else QImage()
+        image = self._frame.image
+        return image.copy() if image is not None and self._frames else QImage()
 
 
 class _GLRenderHolder:

@@ -87,7 +87,9 @@ def _format_seconds(seconds: float) -> str:
     return repr(float(seconds))
 
 
-def edl_for_segments(init_url: str | None, segments: Sequence[tuple[str, float]]) -> str:
+def edl_for_segments(
+    init_url: str | None, segments: Sequence[tuple[str, float]], timeline_start: float = 0.0
+) -> str:
     """Build the ``edl://`` URL that plays a media playlist as one seekable timeline.
 
     Args:
@@ -95,6 +97,11 @@ def edl_for_segments(init_url: str | None, segments: Sequence[tuple[str, float]]
             ``None`` for an MPEG-TS playlist (mpv then takes the track layout from the
             first segment).
         segments: ``(absolute segment URL, EXTINF duration in seconds)`` in playlist order.
+        timeline_start: seconds at which the first segment starts on the rendition's
+            timeline (a clip cut from the middle of a rendition). With ``!mp4_dash`` mpv
+            keeps each segment's own timestamps but picks the segment to open from the
+            summed ``length`` values, so the first entry's length is extended by this
+            much: positions, seeks and the duration then agree with the timestamps.
 
     Returns:
         ``edl://!mp4_dash,init=%N%<init>;%N%<seg>,length=<s>;...``. Both forms use the
@@ -114,6 +121,8 @@ def edl_for_segments(init_url: str | None, segments: Sequence[tuple[str, float]]
     header = "!mp4_dash"
     if init_url is not None:
         header += f",init={edl_quote(init_url)}"
+    if not math.isfinite(timeline_start) or timeline_start < 0:
+        raise ValueError(f"invalid timeline start {timeline_start!r} s")
     entries = [header]
     for index, (url, duration) in enumerate(segments):
         if not url:
@@ -121,6 +130,8 @@ def edl_for_segments(init_url: str | None, segments: Sequence[tuple[str, float]]
         seconds = float(duration)
         if not math.isfinite(seconds) or seconds <= 0:
             raise ValueError(f"segment {index} ({url}) has a non-positive duration {duration!r} s")
+        if index == 0:
+            seconds += float(timeline_start)
         entries.append(f"{edl_quote(url)},length={_format_seconds(seconds)}")
     return "edl://" + ";".join(entries)
 
@@ -130,14 +141,17 @@ def media_source(
     init_url: str | None,
     segments: Sequence[tuple[str, float]],
     playlist_url: str | None = None,
+    timeline_start: float = 0.0,
 ) -> PlaybackSource:
     """A :class:`PlaybackSource` for one rendition (media playlist or clip preview).
 
     ``segments`` are ``(absolute URL, duration in seconds)``; the duration of the source
-    is their sum. Raises ``ValueError`` like :func:`edl_for_segments`.
+    is their sum plus ``timeline_start`` (where a clip's first segment starts on its
+    rendition's timeline, see :func:`edl_for_segments`). Raises ``ValueError`` like
+    :func:`edl_for_segments`.
     """
-    url = edl_for_segments(init_url, segments)
-    total = math.fsum(float(d) for _, d in segments)
+    url = edl_for_segments(init_url, segments, timeline_start)
+    total = float(timeline_start) + math.fsum(float(d) for _, d in segments)
     return PlaybackSource(
         url=url, title=title, duration=total, kind="media", playlist_url=playlist_url
     )

@@ -201,3 +201,7 @@ def start_cues():
     yield start
     for server in servers:
         server.stop()
+
+
+# One backfilled game shared by the compare and clip test modules (built once per session).
+from tests.compare_support import compared_game_fixture  # noqa: E402, F401

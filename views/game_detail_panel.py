@@ -57,12 +57,14 @@ def _rendition_row(rendition: Rendition) -> list[str]:
 
 
 class GameDetailPanel(QWidget):
-    """Shows one ``GameDetail``. Emits ``play_requested(Rendition)``.
+    """Shows one ``GameDetail``. Emits ``play_requested(Rendition)`` and
+    ``compare_requested(Rendition)`` (compare it with another rendition, side by side).
 
     ``controller`` provides ``presign(key, expires_s) -> str`` (local signing, no I/O).
     """
 
     play_requested = Signal(object)
+    compare_requested = Signal(object)
 
     def __init__(self, controller, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -76,6 +78,11 @@ class GameDetailPanel(QWidget):
         self.play_button = QPushButton("▶ Play")
         self.play_button.setToolTip("Play the selected rendition (Enter)")
         self.play_button.setEnabled(False)
+        self.compare_button = QPushButton("Compare…")
+        self.compare_button.setToolTip(
+            "Compare the selected rendition with v1 (or another rung) side by side"
+        )
+        self.compare_button.setEnabled(False)
 
         self.renditions = QTableWidget(0, 7)
         self.renditions.setHorizontalHeaderLabels(
@@ -109,6 +116,7 @@ class GameDetailPanel(QWidget):
         top = QHBoxLayout()
         top.addWidget(self.header, 1)
         top.addWidget(self.play_button)
+        top.addWidget(self.compare_button)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(top)
@@ -116,6 +124,7 @@ class GameDetailPanel(QWidget):
         layout.addWidget(self.tabs, 1)
 
         self.play_button.clicked.connect(self._play_selected)
+        self.compare_button.clicked.connect(self._compare_selected)
         self.renditions.cellDoubleClicked.connect(lambda row, _c: self._play_row(row))
         self.renditions.itemSelectionChanged.connect(self._on_rendition_selection)
         self.objects.customContextMenuRequested.connect(self._object_menu)
@@ -168,7 +177,14 @@ class GameDetailPanel(QWidget):
         return self.detail.renditions[rows[0].row()]
 
     def _on_rendition_selection(self) -> None:
-        self.play_button.setEnabled(self.selected_rendition() is not None)
+        selected = self.selected_rendition()
+        self.play_button.setEnabled(selected is not None)
+        self.compare_button.setEnabled(selected is not None and selected.kind == "media")
+
+    def _compare_selected(self) -> None:
+        rendition = self.selected_rendition()
+        if rendition is not None:
+            self.compare_requested.emit(rendition)
 
     def _play_selected(self) -> None:
         rendition = self.selected_rendition()

@@ -1,13 +1,19 @@
 """Player panel: the video surface, transport (play/pause, seek slider, frame step), a
-stats overlay and mpv-like keys. It drives a ``player.controller.Player`` it is given."""
+stats overlay and mpv-like keys. It drives a ``player.controller.Player`` it is given.
+With a clip controller (``console.clip_controller.ClipController``) it also has in/out
+points (``[`` / ``]``) and a Clip menu: preview, save, check a server clip."""
 
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QFontDatabase, QIcon
 from PySide6.QtWidgets import (
+    QFileDialog,
     QHBoxLayout,
+    QInputDialog,
     QLabel,
+    QMenu,
+    QMessageBox,
     QSlider,
     QStyle,
     QToolButton,
@@ -25,13 +31,20 @@ KEY_HELP = (
 )
 
 
-class PlayerPanel(QWidget):
-    """Video + transport. ``player`` is a ``Player``; ``video`` its video widget."""
+CLIP_KEY_HELP = " · [ / ] clip in/out"
 
-    def __init__(self, player, video: QWidget, parent: QWidget | None = None) -> None:
+
+class PlayerPanel(QWidget):
+    """Video + transport. ``player`` is a ``Player``; ``video`` its video widget;
+    ``clips`` an optional clip controller (in/out points, clip preview/save/check)."""
+
+    def __init__(
+        self, player, video: QWidget, parent: QWidget | None = None, clips=None
+    ) -> None:
         super().__init__(parent)
         self.player = player
         self.video = video
+        self.clips = clips
         self._duration = 0.0
         self._dragging = False
 
@@ -77,9 +90,12 @@ class PlayerPanel(QWidget):
         layout.addWidget(video, 1)
         layout.addWidget(self.stats)
         layout.addLayout(transport)
-        hint = QLabel(KEY_HELP)
+        hint = QLabel(KEY_HELP + (CLIP_KEY_HELP if clips is not None else ""))
         hint.setObjectName("muted")
         layout.addWidget(hint)
+        self.clip_label = QLabel("")
+        if clips is not None:
+            self._add_clip_controls(transport, layout)
 
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         video.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
@@ -105,6 +121,65 @@ class PlayerPanel(QWidget):
         button.setAutoRaise(True)
         button.clicked.connect(slot)
         return button
+
+    def _add_clip_controls(self, transport: QHBoxLayout, layout: QVBoxLayout) -> None:
+        clips = self.clips
+        mark_in = self._button("[ In", "Clip in point at the current position ([)",
+                               lambda: clips.mark_in(self.player.position))  # fmt: skip
+        mark_out = self._button("Out ]", "Clip out point at the current position (])",
+                                lambda: clips.mark_out(self.player.position))  # fmt: skip
+        menu = QMenu(self)
+        menu.addAction("Preview clip", clips.preview)
+        menu.addAction("Save clip playlist…", self._save_clip)
+        menu.addAction("Check a server clip…", self._check_clip)
+        menu.addAction("Clear in/out", clips.clear)
+        self.clip_button = self._button("Clip", "Clip of the stored segments between in and out",
+                                        lambda: None)  # fmt: skip
+        self.clip_button.setMenu(menu)
+        self.clip_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        for widget in (mark_in, mark_out, self.clip_button):
+            transport.insertWidget(transport.count() - 1, widget)
+        self.clip_label.setObjectName("muted")
+        layout.insertWidget(layout.indexOf(self.stats) + 1, self.clip_label)
+        clips.changed.connect(self.clip_label.setText)
+        clips.checked.connect(self._show_check)
+
+    def _save_clip(self) -> None:
+        if self.clips.clip is None:
+            self.clips.preview()  # reports what is missing
+            return
+        name = f"{self.clips.game_id}_{self.clips.rendition_name}_clip.m3u8"
+        path, _ = QFileDialog.getSaveFileName(self, "Save clip playlist", name,
+                                              "HLS playlist (*.m3u8)")  # fmt: skip
+        if path:
+            self.clips.save(path)
+
+    def _check_clip(self) -> None:
+        location, ok = QInputDialog.getText(
+            self, "Check a server clip",
+            f"URL or file of a clip playlist to check against "
+            f"{self.clips.game_id or '?'} {self.clips.rendition_name or '?'}:",
+        )  # fmt: skip
+        if ok and location.strip():
+            self.clips.check(location)
+
+    def _show_check(self, result) -> None:
+        lines = [result.summary()]
+        lines += [f"{i.status}: {i.uri} — {i.note}" for i in result.items if i.status != "ok"
+                  or i.note][:20]  # fmt: skip
+        box = QMessageBox(self)
+        box.setWindowTitle("Clip check")
+        box.setIcon(QMessageBox.Icon.Information if result.ok else QMessageBox.Icon.Warning)
+        box.setText("\n".join(lines))
+        box.open()
+
+    def keyPressEvent(self, event) -> None:  # noqa: N802 - Qt override
+        """``[`` / ``]`` set the clip in/out points (other keys: ``player.keys``)."""
+        if self.clips is not None and event.text() in ("[", "]"):
+            mark = self.clips.mark_in if event.text() == "[" else self.clips.mark_out
+            mark(self.player.position)
+            return
+        super().keyPressEvent(event)
 
     def toggle_stats(self) -> None:
         self.stats.setVisible(not self.stats.isVisible())
