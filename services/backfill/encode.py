@@ -23,11 +23,8 @@ once, splits the frames to one ``scale`` per rung and encodes every rung with:
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import re
-import signal
-import sys
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -36,6 +33,7 @@ from pathlib import Path
 import ffmpeg
 
 from services.backfill.source import SourceVideo
+from services.child_process import preexec, stop_process
 from services.errors import MediaError
 from services.ladder import Ladder, PlannedRung
 
@@ -46,8 +44,6 @@ SEGMENT_RE = re.compile(r"^seg_\d{5}\.m4s$")
 
 _INPUT_TROUBLE = ("Failed to open segment", "Invalid data found", "error while decoding")
 
-TERMINATE_GRACE_S = 3.0
-"""Seconds ffmpeg gets to exit after SIGTERM before SIGKILL."""
 
 
 @dataclass(frozen=True)
@@ -125,29 +121,13 @@ def ladder_command(
     return merged.compile(cmd=exe, overwrite_output=True)
 
 
-ENCODER_NICENESS = 10
-"""The encoder runs at this lower CPU priority so the console's GUI thread stays responsive
-on a 2-core machine (the bytes it writes do not depend on it)."""
-
-
-def _child_setup() -> None:
-    """In the child before exec: lower its priority, and SIGKILL it if the console dies
-    (Linux prctl PR_SET_PDEATHSIG) so no orphan encoder keeps writing."""
-    with contextlib.suppress(OSError):
-        os.nice(ENCODER_NICENESS)
-    if sys.platform.startswith("linux"):
-        import ctypes
-
-        with contextlib.suppress(OSError, AttributeError):
-            ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)
-
-
 class LadderEncode:
     """Runs one ladder command. ``run()`` returns when ffmpeg exits 0 and raises
     ``MediaError`` otherwise (with ffmpeg's last warnings), or when the input had decode
     trouble (a missing or truncated segment: ffmpeg only warns and goes on). ``hide`` (the
     gateway's secret URL prefix) is removed from every warning kept. Cancelling
-    ``run()`` terminates ffmpeg (SIGTERM, then SIGKILL after ``TERMINATE_GRACE_S``)."""
+    ``run()`` stops ffmpeg (``services.child_process.stop_process``); ffmpeg runs niced and
+    dies with the console (``prepare_child``)."""
 
     def __init__(
         self, argv: list[str], on_progress: Callable[[EncodeProgress], None], *, hide: str = ""
@@ -165,14 +145,14 @@ class LadderEncode:
             stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
-            preexec_fn=_child_setup if os.name == "posix" else None,
+            preexec_fn=preexec(),
         )
         self.pid = process.pid
         try:
             await asyncio.gather(self._read_progress(process), self._read_warnings(process))
             code = await process.wait()
         except BaseException:
-            await self._stop(process)
+            await stop_process(process)
             raise
         trouble = [w for w in self.warnings if any(t in w for t in _INPUT_TROUBLE)]
         if code != 0:
@@ -183,18 +163,6 @@ class LadderEncode:
                 f"The v1 source did not decode cleanly (a missing or truncated segment?): "
                 f"ffmpeg says {trouble[0]!r}. Nothing was published."
             )
-
-    async def _stop(self, process: asyncio.subprocess.Process) -> None:
-        if process.returncode is not None:
-            return
-        with contextlib.suppress(ProcessLookupError):
-            process.terminate()
-        try:
-            await asyncio.wait_for(asyncio.shield(process.wait()), TERMINATE_GRACE_S)
-        except TimeoutError:
-            with contextlib.suppress(ProcessLookupError):
-                process.kill()
-            await process.wait()
 
     async def _read_progress(self, process: asyncio.subprocess.Process) -> None:
         assert process.stdout is not None

@@ -1,22 +1,20 @@
 """Run one media tool (ffmpeg, ffprobe) for the spot-check, cancellably.
 
 Cancelling the awaiting task terminates the process (SIGTERM, then SIGKILL after
-``TERMINATE_GRACE_S``, as ``services.backfill.encode.LadderEncode`` does), and the child is
-SIGKILLed by the kernel if the console dies (``PR_SET_PDEATHSIG``). ``hide`` (the playback
-gateway's secret URL prefix) is removed from every line kept from the tool's stderr, so no
-token reaches a log or a report.
+``TERMINATE_GRACE_S``) and the child runs niced and dies with the console, as every media
+tool does (``services.child_process``). ``hide`` (the playback gateway's secret URL prefix)
+is removed from every line kept from the tool's stderr, so no token reaches a log or a
+report.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import os
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from services.backfill.encode import TERMINATE_GRACE_S, _die_with_parent
+from services.child_process import preexec, stop_process
 
 _READ_LIMIT = 1 << 20
 
@@ -47,7 +45,7 @@ async def run_tool(
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
         limit=_READ_LIMIT,
-        preexec_fn=_die_with_parent if os.name == "posix" else None,
+        preexec_fn=preexec(),
     )
     warnings: deque[str] = deque(maxlen=keep_warnings)
     chunks: list[bytes] = []
@@ -76,17 +74,3 @@ async def run_tool(
         await stop_process(process)
         raise
     return ToolResult(code, b"".join(chunks), tuple(warnings))
-
-
-async def stop_process(process: asyncio.subprocess.Process) -> None:
-    """SIGTERM, then SIGKILL after ``TERMINATE_GRACE_S`` seconds; waits for the exit."""
-    if process.returncode is not None:
-        return
-    with contextlib.suppress(ProcessLookupError):
-        process.terminate()
-    try:
-        await asyncio.wait_for(asyncio.shield(process.wait()), TERMINATE_GRACE_S)
-    except TimeoutError:
-        with contextlib.suppress(ProcessLookupError):
-            process.kill()
-        await process.wait()

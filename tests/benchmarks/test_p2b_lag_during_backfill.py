@@ -5,8 +5,9 @@ The real console (``build_console`` on a profile for a small bucket holding the 
 55 s v1 game twice) starts a backfill of one game through its ``BackfillController`` (the
 Jobs panel shows the progress, the catalog re-reads the game when it ends) while the player
 plays the other game's v1 rendition. The lag probe of P2 (a 10 ms precise timer, lateness
-recorded) runs from the submit to the job's end. The encoder (ffmpeg, all cores) runs at a
-lower CPU priority (``ENCODER_NICENESS``); uploads and hashing run in worker threads.
+recorded) runs from the submit to the job's end. The encoder (ffmpeg, all cores) runs at
+a lower CPU priority (``services.child_process.TOOL_NICENESS``); uploads and hashing run
+in worker threads.
 
 Goal: max lateness < 50 ms, as P2.
 """
