@@ -152,7 +152,7 @@ class GameBackfill:
         ledger = None if self.force else await self._resumable_ledger(source, stored, reporter)
         uploaded = reused = 0
         if ledger is None:
-            ledger, uploaded, reused = await self._encode(source, published, reporter)
+            ledger, uploaded, reused = await self._encode(source, published, stored, reporter)
             reporter.progress(0.94, "ledger", f"writing {keys.ledger}")
             data = ledger.to_bytes()
             await self.storage.put(
@@ -241,7 +241,7 @@ class GameBackfill:
         return ledger
 
     async def _encode(
-        self, source: SourceRendition, published: bool, reporter: JobReporter
+        self, source: SourceRendition, published: bool, stored: dict, reporter: JobReporter
     ) -> tuple[LedgerDocument, int, int]:
         """Probe, encode every rung in one ffmpeg, upload as segments land, verify; returns
         the ledger to write with the bytes uploaded and the bytes found already stored."""
@@ -260,7 +260,7 @@ class GameBackfill:
         work = self._work_dir(reporter.job_id)
         try:
             objects, uploader = await self._encode_into(
-                work, url, hide, source, video, planned, gop, published, reporter
+                work, url, hide, source, video, planned, gop, published, set(stored), reporter
             )
             rows = [
                 self._row(work, plan, video, source, objects, reporter.job_id, version)
@@ -296,6 +296,7 @@ class GameBackfill:
         planned: list[PlannedRung],
         gop: int,
         published: bool,
+        existing: set[str],
         reporter: JobReporter,
     ) -> tuple[dict[str, RungObject], RungUploader]:
         for plan in planned:
@@ -325,6 +326,7 @@ class GameBackfill:
             [p.rung.name for p in planned],
             self.keys.abr,
             allow_replace=self.force or not published,
+            existing=existing,
             on_change=show,
             log=reporter.log,
         )

@@ -60,7 +60,8 @@ class RungUploader:
     key. The first failed upload stops its worker, sets ``failed`` (so the caller can stop
     the encode at once) and is re-raised by ``drain()``. ``on_change`` is called after each
     object. ``allow_replace=False`` refuses to overwrite a stored object whose bytes differ
-    (raises ``ServiceError``).
+    (raises ``ServiceError``). ``existing`` (the keys a listing found at the start of the
+    job, None: unknown) spares the HEAD of an object that was not stored then.
     """
 
     def __init__(
@@ -72,6 +73,7 @@ class RungUploader:
         *,
         workers: int = 4,
         allow_replace: bool = True,
+        existing: set[str] | None = None,
         on_change: Callable[[], None] = lambda: None,
         log: Callable[[str], None] = lambda line: None,
     ) -> None:
@@ -80,6 +82,7 @@ class RungUploader:
         self.rung_names = rung_names
         self.key_prefix = key_prefix
         self.allow_replace = allow_replace
+        self.existing = existing
         self.on_change = on_change
         self.log = log
         self.objects: dict[str, RungObject] = {}
@@ -156,10 +159,12 @@ class RungUploader:
     async def _upload(self, path: Path) -> None:
         key = self.key_for(path)
         data, sha256, md5 = await asyncio.to_thread(_digest, path)
-        try:
-            stored: ObjectInfo | None = await self.storage.head_with_checksum(key)
-        except NotFound:
-            stored = None
+        stored: ObjectInfo | None = None
+        if self.existing is None or key in self.existing:
+            try:
+                stored = await self.storage.head_with_checksum(key)
+            except NotFound:
+                stored = None
         if stored is not None and same_bytes(stored, len(data), sha256, md5):
             self.objects[key] = RungObject(key, len(data), sha256, reused=True)
             self.bytes_reused += len(data)
