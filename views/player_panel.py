@@ -92,6 +92,7 @@ class PlayerPanel(QWidget):
         layout.addLayout(transport)
         hint = QLabel(KEY_HELP + (CLIP_KEY_HELP if clips is not None else ""))
         hint.setObjectName("muted")
+        hint.setWordWrap(True)  # else its one long line sets the panel's minimum width
         layout.addWidget(hint)
         self.clip_label = QLabel("")
         if clips is not None:
