@@ -18,18 +18,12 @@ from PySide6.QtCore import QObject, QSize, Qt, Signal, Slot
 from PySide6.QtGui import QImage
 
 from player.controller import Player
-from player.sw_render import SoftwareFrameBuffer
+from player.sw_render import RenderUpdateBridge, SoftwareFrameBuffer
 
 __all__ = ["DEFAULT_RENDER_SIZE", "MpvFrameSource"]
 
 #: Render size (pixels) until the video's size is known.
 DEFAULT_RENDER_SIZE = QSize(1280, 720)
-
-
-class _UpdateBridge(QObject):
-    """Carries mpv's render-update callback (mpv's thread) to the GUI thread."""
-
-    updated = Signal()
 
 
 class MpvFrameSource(QObject):
@@ -53,7 +47,7 @@ class MpvFrameSource(QObject):
         self._frames = 0
         self._buffer = SoftwareFrameBuffer()
         self._fixed_size: QSize | None = None
-        self._bridge = _UpdateBridge()
+        self._bridge = RenderUpdateBridge()
         self._bridge.updated.connect(self._on_mpv_update, Qt.ConnectionType.QueuedConnection)
         self._ctx: Any = player.create_render_context(self, "sw")
         self._ctx.update_cb = self._bridge.updated.emit

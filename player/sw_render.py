@@ -16,10 +16,10 @@ import ctypes
 import logging
 from typing import Any
 
-from PySide6.QtCore import QSize
+from PySide6.QtCore import QObject, QSize, Signal
 from PySide6.QtGui import QColor, QImage
 
-__all__ = ["SoftwareFrameBuffer", "render_param_array"]
+__all__ = ["RenderUpdateBridge", "SoftwareFrameBuffer", "render_param_array"]
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +32,16 @@ _PARAM_SW_STRIDE = 19
 _PARAM_SW_POINTER = 20
 _SW_ALIGN = 64  # bytes; mpv's sw renderer is fastest with 64-byte aligned rows
 _SW_FORMAT = b"bgra"  # little-endian bytes B,G,R,A == QImage.Format_RGB32 (alpha ignored)
+
+
+class RenderUpdateBridge(QObject):
+    """Carries mpv's render-update callback (mpv's thread) to the GUI thread as ``updated``.
+
+    A separate, parentless QObject: if its user is deleted before mpv stops calling back,
+    the emit still has a live sender and Qt simply drops the queued call.
+    """
+
+    updated = Signal()
 
 
 def render_param_array(entries: list[tuple[int, int | None]]) -> Any:

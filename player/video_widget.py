@@ -21,7 +21,7 @@ import os
 from typing import Any
 
 import shiboken6
-from PySide6.QtCore import QObject, QRect, QSize, Qt, Signal, Slot
+from PySide6.QtCore import QRect, QSize, Qt, Signal, Slot
 from PySide6.QtGui import (
     QGuiApplication,
     QImage,
@@ -35,7 +35,7 @@ from PySide6.QtOpenGLWidgets import QOpenGLWidget
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from player.controller import Player
-from player.sw_render import SoftwareFrameBuffer
+from player.sw_render import RenderUpdateBridge, SoftwareFrameBuffer
 
 __all__ = [
     "MpvGLWidget",
@@ -46,15 +46,6 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
-
-class _UpdateBridge(QObject):
-    """Carries mpv's render-update callback (mpv's thread) to the GUI thread.
-
-    A separate, parentless QObject: if the widget is deleted before mpv stops calling
-    back, the emit still has a live sender and Qt simply drops the queued call.
-    """
-
-    updated = Signal()
 
 
 class MpvSoftwareWidget(QWidget):
@@ -83,7 +74,7 @@ class MpvSoftwareWidget(QWidget):
         self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setMinimumSize(160, 90)
-        self._bridge = _UpdateBridge()
+        self._bridge = RenderUpdateBridge()
         self._bridge.updated.connect(self._on_mpv_update, Qt.ConnectionType.QueuedConnection)
         self._ctx: Any = player.create_render_context(self, "sw")
         self._ctx.update_cb = self._bridge.updated.emit
@@ -238,7 +229,7 @@ class MpvGLWidget(QOpenGLWidget):
         self._init_error: str | None = None
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setMinimumSize(160, 90)
-        self._bridge = _UpdateBridge()
+        self._bridge = RenderUpdateBridge()
         self._bridge.updated.connect(self._on_mpv_update, Qt.ConnectionType.QueuedConnection)
         self.frameSwapped.connect(self._on_frame_swapped)
 

@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 
 from views.compare_canvas import CompareCanvas, CompareMode
 from views.frame_compose import DIFFERENCE_GAINS
+from views.tool_button import tool_button
 
 SLIDER_STEPS = 10_000
 ZOOM_STEP = 1.5
@@ -108,11 +109,11 @@ class CompareView(QWidget):
         icons = QStyle.StandardPixmap
         self._play_icon = self.style().standardIcon(icons.SP_MediaPlay)
         self._pause_icon = self.style().standardIcon(icons.SP_MediaPause)
-        self.play_button = self._tool(self._play_icon, "Play/pause both (Space)",
+        self.play_button = tool_button(self._play_icon, "Play/pause both (Space)",
                                       self.pair.toggle_pause)  # fmt: skip
-        back = self._tool(self.style().standardIcon(icons.SP_MediaSeekBackward),
+        back = tool_button(self.style().standardIcon(icons.SP_MediaSeekBackward),
                           "One frame back on both (,)", lambda: self.pair.step(-1))  # fmt: skip
-        step = self._tool(self.style().standardIcon(icons.SP_MediaSeekForward),
+        step = tool_button(self.style().standardIcon(icons.SP_MediaSeekForward),
                           "One frame forward on both (.)", lambda: self.pair.step(1))  # fmt: skip
         self.slider = QSlider(Qt.Orientation.Horizontal)
         self.slider.setRange(0, SLIDER_STEPS)
@@ -130,7 +131,7 @@ class CompareView(QWidget):
             (CompareMode.DIFFERENCE, "Difference", "Amplified |A − B| (D)"),
             (CompareMode.SINGLE, "A/B", "One side at a time: A, B, Tab swaps"),
         ):
-            button = self._tool(text, tip, lambda _=False, m=mode: self.set_mode(m))
+            button = tool_button(text, tip, lambda _=False, m=mode: self.set_mode(m))
             button.setCheckable(True)
             button.setAutoRaise(False)
             modes.addButton(button)
@@ -146,7 +147,7 @@ class CompareView(QWidget):
         )
         self.zoom_label = QLabel("fit")
         self.zoom_label.setFont(mono)
-        fit = self._tool("Fit", "Reset zoom and pan (0)", self.canvas.reset_view)
+        fit = tool_button("Fit", "Reset zoom and pan (0)", self.canvas.reset_view)
         self.measure_button = QPushButton("PSNR/SSIM")
         self.measure_button.setToolTip("Measure B against A on the frame on screen (M)")
         self.measure_button.clicked.connect(self.measure)
@@ -209,16 +210,6 @@ class CompareView(QWidget):
             lambda paths: self.message.setText("Exported " + " and ".join(paths))
         )
 
-    def _tool(self, face, tip: str, slot) -> QToolButton:
-        button = QToolButton()
-        if isinstance(face, str):
-            button.setText(face)
-        else:
-            button.setIcon(face)
-        button.setToolTip(tip)
-        button.setAutoRaise(True)
-        button.clicked.connect(slot)
-        return button
 
     # ------------------------------------------------------------------ actions
     def set_mode(self, mode: CompareMode) -> None:

@@ -6,7 +6,7 @@ points (``[`` / ``]``) and a Clip menu: preview, save, check a server clip."""
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QFontDatabase, QIcon
+from PySide6.QtGui import QFontDatabase
 from PySide6.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 
 from player.keys import PlayerKeyHandler
 from views.formatting import human_duration
+from views.tool_button import tool_button
 
 SLIDER_STEPS = 10_000
 KEY_HELP = (
@@ -59,13 +60,13 @@ class PlayerPanel(QWidget):
         icons = QStyle.StandardPixmap
         self._play_icon = self.style().standardIcon(icons.SP_MediaPlay)
         self._pause_icon = self.style().standardIcon(icons.SP_MediaPause)
-        self.play_button = self._button(self._play_icon, "Play/pause (Space)", player.toggle_pause)
-        back = self._button(
+        self.play_button = tool_button(self._play_icon, "Play/pause (Space)", player.toggle_pause)
+        back = tool_button(
             self.style().standardIcon(icons.SP_MediaSeekBackward),
             "One frame back (,)",
             player.frame_back_step,
         )
-        step = self._button(
+        step = tool_button(
             self.style().standardIcon(icons.SP_MediaSeekForward),
             "One frame forward (.)",
             player.frame_step,
@@ -75,7 +76,7 @@ class PlayerPanel(QWidget):
         self.slider.setToolTip("Seek (exact)")
         self.time_label = QLabel("--:-- / --:--")
         self.time_label.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
-        stats_button = self._button("Stats", "Statistics overlay (I)", self.toggle_stats)
+        stats_button = tool_button("Stats", "Statistics overlay (I)", self.toggle_stats)
 
         transport = QHBoxLayout()
         for widget in (self.play_button, back, step):
@@ -112,29 +113,19 @@ class PlayerPanel(QWidget):
         player.loaded.connect(self._on_loaded)
         player.stats_changed.connect(self._on_stats)
 
-    def _button(self, face: QIcon | str, tip: str, slot) -> QToolButton:
-        button = QToolButton()
-        if isinstance(face, QIcon):
-            button.setIcon(face)
-        else:
-            button.setText(face)
-        button.setToolTip(tip)
-        button.setAutoRaise(True)
-        button.clicked.connect(slot)
-        return button
 
     def _add_clip_controls(self, transport: QHBoxLayout, layout: QVBoxLayout) -> None:
         clips = self.clips
-        mark_in = self._button("[ In", "Clip in point at the current position ([)",
+        mark_in = tool_button("[ In", "Clip in point at the current position ([)",
                                lambda: clips.mark_in(self.player.position))  # fmt: skip
-        mark_out = self._button("Out ]", "Clip out point at the current position (])",
+        mark_out = tool_button("Out ]", "Clip out point at the current position (])",
                                 lambda: clips.mark_out(self.player.position))  # fmt: skip
         menu = QMenu(self)
         menu.addAction("Preview clip", clips.preview)
         menu.addAction("Save clip playlist…", self._save_clip)
         menu.addAction("Check a server clip…", self._check_clip)
         menu.addAction("Clear in/out", clips.clear)
-        self.clip_button = self._button("Clip", "Clip of the stored segments between in and out",
+        self.clip_button = tool_button("Clip", "Clip of the stored segments between in and out",
                                         lambda: None)  # fmt: skip
         self.clip_button.setMenu(menu)
         self.clip_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
