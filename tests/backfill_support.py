@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import signal
 import subprocess
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -149,3 +152,37 @@ def probe_video_stream(url: str) -> dict:
         capture_output=True, text=True, check=True, timeout=60,
     ).stdout  # fmt: skip
     return json.loads(out)["streams"][0]
+
+
+def ffmpeg_pids(marker: str | Path) -> list[int]:
+    """PIDs of the running ffmpeg processes whose command line contains ``marker``
+    (a work folder path)."""
+    needle = str(marker).encode()
+    pids = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            cmdline = Path("/proc", entry, "cmdline").read_bytes()
+        except OSError:
+            continue
+        if needle in cmdline and b"ffmpeg" in cmdline:
+            pids.append(int(entry))
+    return pids
+
+
+def freeze_ffmpeg_at_first_segment(work_root: Path, timeout_s: float = 120) -> list[int]:
+    """Wait until a ``seg_*.m4s`` is final under ``work_root``, then SIGSTOP every ffmpeg
+    working there and return their PIDs (resume them with ``SIGCONT``). This pins the
+    encode mid-way, so a test can act "mid-upload" without racing a fast encode.
+
+    Raises ``AssertionError`` when no segment appears within ``timeout_s`` seconds."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if any(work_root.rglob("seg_*.m4s")):
+            pids = ffmpeg_pids(work_root)
+            for pid in pids:
+                os.kill(pid, signal.SIGSTOP)
+            return pids
+        time.sleep(0.01)
+    raise AssertionError(f"no segment appeared under {work_root} in {timeout_s} s")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import os
+import signal
 import uuid
 from pathlib import Path
 
@@ -20,6 +21,8 @@ from tests.backfill_support import (
     SHORT_V1_FRAMES,
     RecordingReporter,
     backfill_rig,
+    ffmpeg_pids,
+    freeze_ffmpeg_at_first_segment,
     make_short_v1,
     probe_video_packets,
     probe_video_stream,
@@ -209,20 +212,6 @@ def test_backfilled_game_plays_as_abr_and_its_v1_anchor_still_plays(published) -
 # --- cancel and resume -------------------------------------------------------------------
 
 
-def _ffmpeg_pids(marker: str) -> list[int]:
-    pids = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            cmdline = Path("/proc", entry, "cmdline").read_bytes()
-        except OSError:
-            continue
-        if marker.encode() in cmdline and b"ffmpeg" in cmdline:
-            pids.append(int(entry))
-    return pids
-
-
 def test_cancel_mid_upload_stops_ffmpeg_and_a_rerun_reuploads_nothing_stored(
     published, rig, short_v1
 ) -> None:
@@ -235,14 +224,17 @@ def test_cancel_mid_upload_stops_ffmpeg_and_a_rerun_reuploads_nothing_stored(
         job = GameBackfill(storage, rig.gateway.url_for, rig.ladder, rig.work_root, game)
         task = asyncio.ensure_future(job(RecordingReporter(job_id="cancelme")))
         try:
-            while len([k for k in rig.objects(f"games/{game}/abr/")]) < 4:
+            frozen = await asyncio.to_thread(freeze_ffmpeg_at_first_segment, rig.work_root)
+            assert frozen, "no ffmpeg running when its first segment appeared"
+            while len(rig.objects(f"games/{game}/abr/")) < 2:  # init.mp4 + seg_00000.m4s
                 assert not task.done(), "the job ended before it could be cancelled"
                 await asyncio.sleep(0.05)
-            assert _ffmpeg_pids(str(rig.work_root)), "no ffmpeg running mid-upload"
+            for pid in frozen:
+                os.kill(pid, signal.SIGCONT)
             task.cancel()
             with pytest.raises(asyncio.CancelledError):
                 await task
-            return sum(1 for _ in _ffmpeg_pids(str(rig.work_root)))
+            return len(ffmpeg_pids(rig.work_root))
         finally:
             storage.close()
 
@@ -365,4 +357,4 @@ def test_read_only_credentials_get_access_denied_and_publish_nothing(
     assert "Access denied" in str(denied.value)
     assert rig.read(f"games/{game}/master.m3u8") == v1
     assert not rig.objects(f"games/{game}/abr/")
-    assert not _ffmpeg_pids(str(rig.work_root))
+    assert not ffmpeg_pids(rig.work_root)

@@ -18,7 +18,13 @@ import pytest
 
 from console.profiles import ACCESS_KEY_ID, SECRET_ACCESS_KEY, Profile, save_profile
 from services.credentials import SERVICE
-from tests.backfill_support import SHORT_V1_FRAMES, make_short_v1, probe_video_packets
+from tests.backfill_support import (
+    SHORT_V1_FRAMES,
+    ffmpeg_pids,
+    freeze_ffmpeg_at_first_segment,
+    make_short_v1,
+    probe_video_packets,
+)
 from tests.conftest import PROJECT, s3_client, upload_game
 from tests.file_keyring import ENV as KEYRING_ENV
 
@@ -92,18 +98,6 @@ def kill_tree(child: subprocess.Popen) -> None:
     child.wait(timeout=30)
 
 
-def ffmpeg_alive(marker: Path) -> bool:
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                cmdline = Path("/proc", entry, "cmdline").read_bytes()
-            except OSError:
-                continue
-            if b"ffmpeg" in cmdline and str(marker).encode() in cmdline:
-                return True
-    return False
-
-
 def wait_for_line(child: subprocess.Popen, needle: str, timeout_s: float = 120) -> list[str]:
     seen: list[str] = []
     deadline = time.monotonic() + timeout_s
@@ -141,8 +135,9 @@ def _killed_during_encode(child: Child, game: str) -> None:
 
 def _killed_mid_upload(child: Child, game: str) -> None:
     running = child.start(game)
+    assert freeze_ffmpeg_at_first_segment(child.work), "no ffmpeg at the first segment"
     deadline = time.monotonic() + 120
-    while len(child.keys(f"games/{game}/abr/")) < 6:
+    while len(child.keys(f"games/{game}/abr/")) < 2:  # init.mp4 + seg_00000.m4s
         assert running.poll() is None and time.monotonic() < deadline, "finished too early"
         time.sleep(0.05)
     kill_tree(running)
@@ -174,7 +169,7 @@ def test_killed_backfill_keeps_v1_playing_and_a_rerun_matches_an_uninterrupted_r
     upload_game(child.config, game, short)
     v1 = (short / "master.m3u8").read_bytes()
     kill(child, game)
-    assert not ffmpeg_alive(child.work), f"{point}: ffmpeg survived the kill"
+    assert not ffmpeg_pids(child.work), f"{point}: ffmpeg survived the kill"
     assert child.read(f"games/{game}/master.m3u8") == v1, f"{point}: master.m3u8 changed"
     from services.gateway import PlaybackGateway
 
