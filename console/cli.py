@@ -80,6 +80,10 @@ def _parser() -> argparse.ArgumentParser:
     add.add_argument("--bucket", default="griddy-video")
     add.add_argument("--ssai-url", default="")
     add.add_argument("--assets-api-url", default="")
+    add.add_argument("--channel", action="append", default=[], metavar="ORG/CHANNEL",
+                     help="a live channel the operator may cue (repeatable)")
+    add.add_argument("--source-prefix", default="",
+                     help="key prefix of {game_id}.mp4 sources for spot-check fidelity")
     add.add_argument("--default", action="store_true", help="make it the default profile")
     keys = profile_cmd.add_parser("set-keys", help="store S3 keys in the OS keyring (prompted)")
     keys.add_argument("name")
@@ -157,11 +161,18 @@ def _profile(args: argparse.Namespace) -> int:
             print("No profiles: the console runs on the embedded demo stack.")
         for name, p in profiles.items():
             mark = "*" if name == default else " "
-            print(f"{mark} {name:16} {p.endpoint_url}  bucket={p.bucket}")
+            extra = f"  sources={p.source_prefix}" if p.source_prefix else ""
+            print(f"{mark} {name:16} {p.endpoint_url}  bucket={p.bucket}{extra}")
         return 0
     if args.profile_command == "add":
         profile = Profile(
-            args.name, args.endpoint, args.bucket, "auto", args.ssai_url, args.assets_api_url
+            args.name,
+            args.endpoint,
+            args.bucket,
+            ssai_url=args.ssai_url,
+            assets_api_url=args.assets_api_url,
+            channels=tuple(args.channel),
+            source_prefix=args.source_prefix,
         )
         save_profile(profile, make_default=args.default)
         print(f"Profile {args.name!r} saved. Store its keys: main.py profile set-keys {args.name}")

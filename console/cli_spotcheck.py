@@ -34,8 +34,9 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     which.add_argument("--league", help="a random sample of this league's v1.5 games")
     spot.add_argument("--sample", type=int, metavar="N", help="how many games of the league")
     spot.add_argument("--seed", type=int, help="the sample's random seed (printed when omitted)")
-    spot.add_argument("--source-prefix", default="",
-                      help="key prefix of {game_id}.mp4 sources (besides games/ID/source.mp4)")
+    spot.add_argument("--source-prefix", default=None,
+                      help="key prefix of {game_id}.mp4 sources, besides games/ID/source.mp4 "
+                      "(default: the profile's source_prefix)")
     spot.add_argument("--json", action="store_true", help="print the reports as one JSON")
 
 

@@ -38,7 +38,9 @@ SECRET_ACCESS_KEY = "s3_secret_access_key"
 class Profile:
     """One environment the console can connect to; ``is_demo`` for the embedded stack.
     ``channels`` are the cue service's channel ids (``org/channel``) the operator may cue;
-    empty means "ask the service" (the demo's lists its own)."""
+    empty means "ask the service" (the demo's lists its own). ``source_prefix`` is the key
+    prefix where spot-check finds a game's source as ``{source_prefix}{game_id}.mp4``
+    (besides ``games/{id}/source.mp4``); empty: only the latter."""
 
     name: str
     endpoint_url: str
@@ -48,6 +50,7 @@ class Profile:
     assets_api_url: str = ""
     is_demo: bool = False
     channels: tuple[str, ...] = ()
+    source_prefix: str = ""
 
     def storage_config(self, credentials: CredentialStore) -> StorageConfig:
         """The S3 config with keys from the keyring; raises ``BadConfig`` when unset."""

@@ -56,13 +56,16 @@ def sample_games(games: Iterable[GameSummary], count: int, seed: int) -> Spotche
 class SpotcheckJobs:
     """Builds spot-check operations for one session (``context``); the ladder file gives
     the per-rung thresholds (raises ``BadConfig`` when it is invalid). ``source_prefix``:
-    where ``{game_id}.mp4`` sources live besides ``games/{id}/source.mp4``."""
+    where ``{game_id}.mp4`` sources live besides ``games/{id}/source.mp4`` (None: the
+    profile's ``source_prefix``)."""
 
     def __init__(self, context: AppContext, ladder: Ladder | None = None, *,
-                 source_prefix: str = "") -> None:
+                 source_prefix: str | None = None) -> None:
         self.context = context
         self.ladder = ladder or load_ladder(ladder_path())
-        self.source_prefix = source_prefix
+        self.source_prefix = (
+            context.profile.source_prefix if source_prefix is None else source_prefix
+        )
 
     def title(self, game_id: str) -> str:
         return f"Spot-check {game_id} ({self.ladder.label})"

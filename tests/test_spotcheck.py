@@ -269,6 +269,43 @@ def test_cli_checks_a_seeded_league_sample_and_fails_on_a_failed_check(rig, shor
     assert main(["--profile", "spot-cli", "spotcheck", "--league", "mls"]) == 2
 
 
+def test_a_profile_source_prefix_feeds_fidelity_and_the_cli_can_override_it(
+    rig, capsys, tmp_path
+) -> None:
+    from console.cli import main
+    from console.profiles import load_profiles
+    from tests.gui_support import make_profile
+
+    make_profile("spot-src", rig.config)
+    argv = ["profile", "add", "spot-src", "--endpoint", rig.config.endpoint_url,
+            "--bucket", rig.config.bucket, "--source-prefix", "mezzanine/",
+            "--channel", "demo/sports1"]
+    assert main(argv) == 0
+    profile = load_profiles()[0]["spot-src"]
+    assert (profile.source_prefix, profile.channels) == ("mezzanine/", ("demo/sports1",))
+    assert main(["profile", "list"]) == 0
+    assert "sources=mezzanine/" in capsys.readouterr().out
+    game = "src-prefix-" + uuid.uuid4().hex[:6]
+    copy_game(rig, CLEAN, game)
+    rig.put(f"mezzanine/{game}.mp4", make_source_mp4(tmp_path / "source.mp4").read_bytes())
+
+    assert main(["--profile", "spot-src", "spotcheck", "--game", game, "--json"]) == 0
+    document = json.loads(capsys.readouterr().out)
+    (checked,) = document["games"]
+    assert checked["reference"]["kind"] == "source"
+    assert checked["reference"]["key"] == f"mezzanine/{game}.mp4"
+    fidelity = next(c for c in checked["checks"] if c["name"] == "fidelity.v1_remux")
+    assert fidelity["verdict"] == "pass"
+
+    assert main(["--profile", "spot-src", "spotcheck", "--game", game, "--json",
+                 "--source-prefix", "elsewhere/"]) == 0
+    (checked,) = json.loads(capsys.readouterr().out)["games"]
+    assert checked["reference"]["kind"] == "v1"
+    fidelity = next(c for c in checked["checks"] if c["name"] == "fidelity.v1_remux")
+    assert fidelity["verdict"] == "skip"
+    assert fidelity["reasons"] == ["no source object is configured for this game"]
+
+
 def test_report_view_shows_verdicts_and_a_plot_click_asks_for_the_compare(
     defects_a, qtbot, tmp_path
 ) -> None:
