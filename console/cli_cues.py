@@ -148,7 +148,7 @@ async def _channels(context: AppContext) -> int:
 def _log(audit: CueAudit, args: argparse.Namespace) -> int:
     if args.csv:
         count = audit.export_csv(Path(args.csv))
-        print(f"{count} audit entries written to {args.csv}")
+        print(f"{count} audit {'entry' if count == 1 else 'entries'} written to {args.csv}")
         return 0
     for e in audit.entries(args.limit):
         verdict = {None: "-", True: "verified", False: "NOT verified"}[e.verified]

@@ -3,6 +3,9 @@ per intent, live per-variant verification, the audit log, and a live preview sou
 
 from __future__ import annotations
 
+import asyncio
+import functools
+import sqlite3
 import time
 from dataclasses import dataclass
 from datetime import datetime
@@ -22,6 +25,8 @@ from services.playback import multivariant_source
 #: answers that prove the service decided (a new intent is needed to try again)
 DEFINITIVE = (Rejected, Conflict, NotFound)
 DURATION_PRESETS_S = (15, 30, 60, 90, 120, 180)
+AUDIT_ROWS = 500
+"""How many of the newest audit entries the Cues panel shows."""
 
 
 @dataclass
@@ -38,7 +43,9 @@ class CueController(QObject):
     Signals (GUI thread): ``channels_loaded(list[str])``; ``busy_changed(bool)`` a start or
     stop is in flight; ``break_started(AdBreak)``; ``break_updated(AdBreak)`` (ended early);
     ``variant_updated(VariantReport)``; ``verification_finished(Verification)``;
-    ``audit_changed()``; ``preview_ready(PlaybackSource)``; ``error(str)``; ``status(str)``.
+    ``audit_loaded(list[AuditEntry])`` (newest first, after every change and on
+    ``reload_audit()``); ``preview_ready(PlaybackSource)``; ``error(str)``; ``status(str)``.
+    The audit log's SQLite reads and writes run in worker threads, never on the GUI thread.
     """
 
     channels_loaded = Signal(list)
@@ -47,7 +54,7 @@ class CueController(QObject):
     break_updated = Signal(object)
     variant_updated = Signal(object)
     verification_finished = Signal(object)
-    audit_changed = Signal()
+    audit_loaded = Signal(list)
     preview_ready = Signal(object)
     error = Signal(str)
     status = Signal(str)
@@ -164,7 +171,7 @@ class CueController(QObject):
         except ServiceError as exc:
             if isinstance(exc, DEFINITIVE):
                 self._pending.pop(intent, None)
-            self._record(channel, action, duration, None, pending.key, f"refused: {exc}")
+            await self._record(channel, action, duration, None, pending.key, f"refused: {exc}")
             self.error.emit(describe(exc))
             return
         finally:
@@ -172,7 +179,7 @@ class CueController(QObject):
             self.busy_changed.emit(self.busy)
         self._pending.pop(intent, None)
         outcome = "replayed" if result.replayed else "accepted"
-        row = self._record(
+        row = await self._record(
             channel, action, duration, result.ad_break.event_id, pending.key, outcome
         )
         if action == "start":
@@ -180,12 +187,14 @@ class CueController(QObject):
         else:
             self._stopped(channel, result)
 
-    def _record(self, channel, action, duration, event_id, key, outcome) -> int:
-        row = self.audit.record(
-            profile=self.profile_name, channel=channel, action=action, duration=duration,
-            event_id=event_id, idempotency_key=key, outcome=outcome,
+    async def _record(self, channel, action, duration, event_id, key, outcome) -> int:
+        row = await asyncio.to_thread(
+            functools.partial(
+                self.audit.record, profile=self.profile_name, channel=channel, action=action,
+                duration=duration, event_id=event_id, idempotency_key=key, outcome=outcome,
+            )
         )  # fmt: skip
-        self.audit_changed.emit()
+        await self._load_audit()
         return row
 
     def _started(self, channel: str, result: CueResult, row: int) -> None:
@@ -238,8 +247,10 @@ class CueController(QObject):
         self.last_verification = verification
         row = self._audit_rows.pop(ad_break.event_id, None)
         if row is not None:
-            self.audit.set_verification(row, verification.ok, verification.summary())
-            self.audit_changed.emit()
+            await asyncio.to_thread(
+                self.audit.set_verification, row, verification.ok, verification.summary()
+            )
+            await self._load_audit()
         self.verification_finished.emit(verification)
         word = "verified" if verification.ok else "NOT verified"
         self.status.emit(
@@ -263,17 +274,30 @@ class CueController(QObject):
         url = self.context.cues.master_url(channel)
         self.preview_ready.emit(multivariant_source(f"Live: {channel}", url))
 
-    def audit_entries(self, limit: int = 500):
-        return self.audit.entries(limit)
+    def reload_audit(self) -> None:
+        """Read the newest ``AUDIT_ROWS`` entries in a worker thread; emits ``audit_loaded``."""
+        self._tasks.spawn(self._load_audit())
+
+    async def _load_audit(self) -> None:
+        try:
+            entries = await asyncio.to_thread(self.audit.entries, AUDIT_ROWS)
+        except sqlite3.Error as exc:
+            self.error.emit(f"The cue audit log {self.audit.path} cannot be read: {exc}")
+            return
+        self.audit_loaded.emit(entries)
 
     def export_audit(self, path: str) -> None:
-        """Write the audit log as CSV to ``path``; reports the count or the error."""
+        """Write the audit log as CSV to ``path`` in a worker thread; the status line then
+        gives the count, or ``error`` says why it failed."""
+        self._tasks.spawn(self._export_audit(Path(path)))
+
+    async def _export_audit(self, path: Path) -> None:
         try:
-            count = self.audit.export_csv(Path(path))
-        except OSError as exc:
-            self.error.emit(describe(exc))
+            count = await asyncio.to_thread(self.audit.export_csv, path)
+        except (OSError, sqlite3.Error) as exc:
+            self.error.emit(describe(exc) if isinstance(exc, OSError) else str(exc))
             return
-        self.status.emit(f"{count} audit entries written to {path}")
+        self.status.emit(f"{count} audit {'entry' if count == 1 else 'entries'} written to {path}")
 
     def shutdown(self) -> None:
         self._tasks.cancel_all()

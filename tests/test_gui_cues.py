@@ -62,7 +62,7 @@ def test_start_is_verified_live_on_every_variant_and_audited(console, qtbot, tmp
     assert "verified on 2/2 variants" in status.verdict.text()
     # one break on the service, one audit row with its verification
     assert len(console.server.desk.timelines["demo/sports2"].breaks) == 1
-    entries = controller.audit_entries()
+    entries = controller.audit.entries()
     assert [(e.channel, e.action, e.outcome, e.verified) for e in entries] == [
         ("demo/sports2", "start", "accepted", True)
     ]
@@ -71,7 +71,9 @@ def test_start_is_verified_live_on_every_variant_and_audited(console, qtbot, tmp
     assert panel.audit_table.item(0, 5).text() == "✓ verified"
     assert "2/2 variants" in panel.audit_table.item(0, 5).toolTip()
     out = tmp_path / "audit.csv"
-    controller.export_audit(str(out))
+    with qtbot.waitSignal(controller.status, timeout=10_000) as written:
+        controller.export_audit(str(out))
+    assert written.args == [f"1 audit entry written to {out}"]
     rows = list(csv.DictReader(out.open(encoding="utf-8")))
     assert rows[0]["event_id"] == str(verification.event_id) and rows[0]["verified"] == "True"
 
@@ -92,7 +94,9 @@ def test_stop_without_a_break_is_shown_and_audited(console, qtbot):
     panel.stop_button.click()
     qtbot.waitUntil(lambda: window.banner.isVisible(), timeout=10_000)
     assert "no ad break is active" in window.banner.label.text()
-    assert console.cues.audit_entries()[0].outcome.startswith("refused")
+    assert console.cues.audit.entries()[0].outcome.startswith("refused")
+    qtbot.waitUntil(lambda: panel.audit_table.rowCount() == 1, timeout=10_000)
+    assert panel.audit_table.item(0, 6).text().startswith("refused")
 
 
 def test_production_confirmation_needs_the_channel_name_typed(qtbot):

@@ -106,13 +106,13 @@ class CuesPanel(QWidget):
         self.export_button.clicked.connect(self.request_export)
         controller.channels_loaded.connect(self.set_channels)
         controller.busy_changed.connect(self._on_busy)
-        controller.audit_changed.connect(self.reload_audit)
+        controller.audit_loaded.connect(self.show_audit)
         self.notice.setVisible(not controller.available)
         if not controller.available:
             self.notice.setText(controller.problem)
             box.setEnabled(False)
         self._on_busy(False)
-        self.reload_audit()
+        controller.reload_audit()
 
     def set_channels(self, channels: list[str]) -> None:
         current = self.channel_box.currentText()
@@ -155,8 +155,8 @@ class CuesPanel(QWidget):
         if path:
             self.controller.export_audit(path)
 
-    def reload_audit(self) -> None:
-        entries = self.controller.audit_entries()
+    def show_audit(self, entries: list) -> None:
+        """Fill the audit table with ``entries`` (``AuditEntry``, newest first)."""
         self.audit_table.setRowCount(len(entries))
         for row, entry in enumerate(entries):
             verdict = {None: "", True: "✓ verified", False: "✗ NOT verified"}[entry.verified]
