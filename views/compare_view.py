@@ -253,6 +253,9 @@ class CompareView(QWidget):
         self.controller.compare_names(game_a, name_a, game_b, name_b, frame)
 
     def _game_edited(self, edit: QLineEdit) -> None:
+        if not edit.isModified():  # focus left without a typed change (or on close)
+            return
+        edit.setModified(False)
         game = edit.text().strip()
         if game:
             self.controller.list_renditions(game)
