@@ -27,15 +27,23 @@ timelines, so every seek is exact (``hr-seek``) anywhere in a rung.
   if they differ (a frame step skipped a frame on one side, different segment layouts of
   v1 and a rung), B goes to A's PTS (then A to B's, alternately), at most
   :data:`MAX_ALIGN_ROUNDS` rounds. Then :attr:`synced` fires.
-* **Playback** runs both cores on their own clocks. Every 250 ms the pair compares the
-  positions and nudges side B's speed (±5 % at most) to close a drift above one frame, and
-  re-seeks B when it is more than a second off. Pausing re-aligns both sides exactly.
+* **Frame-locked playback** (the default, :attr:`frame_locked`): both cores stay paused
+  and the pair frame-steps them together, the next step once both show their new frame
+  and no sooner than one frame duration after the last (real time when decoding keeps up,
+  slower otherwise, never apart). A step that leaves the sides out of lockstep (one side
+  skipped a frame) stops playback and re-aligns, as a pause does; a step that cannot move
+  (the end) stops playback.
+* **Free playback** (``frame_locked = False``) runs both cores on their own clocks. Every
+  250 ms the pair compares the positions and nudges side B's speed (±5 % at most) to close
+  a drift above one frame, and re-seeks B when it is more than a second off. Pausing
+  re-aligns both sides exactly.
 
 Both sides render at the taller side's video size (``render_size``): a 360p rung compared
 with 720p is upscaled by mpv's scaler, as a spot-check scales a rung to the reference.
 
-Limits: while playing, the sides can be a frame or two apart (two clocks, no shared
-decoder); they are frame-exact only once paused (after :attr:`synced`). Sources with
+Limits: in free playback the sides can be a frame or two apart (two clocks, no shared
+decoder); they are frame-exact once paused (after :attr:`synced`) and at every frame of
+frame-locked playback, which may run below real time. Sources with
 different frame rates are aligned by time, so their frame counters advance differently.
 Multivariant (ABR) sources cannot seek outside their cache on libmpv 0.35 and are refused.
 """
@@ -72,6 +80,7 @@ _POLL_MS = 20
 _DRIFT_INTERVAL_MS = 250
 _MAX_SPEED_NUDGE = 0.05  # fraction of real time
 _RESEEK_DRIFT_S = 1.0
+_LOCKED_POLL_MS = 4  # how often frame-locked playback checks that both sides stepped
 
 
 @dataclass(frozen=True)
@@ -210,6 +219,8 @@ class SyncedPair(QObject):
         synced(float): both sides settled, paused, in lockstep; the pair time in seconds.
         busy_changed(bool): ``True`` while a command is being carried out.
         playing_changed(bool): ``True`` while playing.
+        locked_frame(float): frame-locked playback shows its next frame on both sides, in
+            lockstep; the pair time in seconds.
         duration_changed(float): side A's duration in seconds.
         error(str): a readable sentence (a side failed to load, could not be aligned...).
 
@@ -223,6 +234,7 @@ class SyncedPair(QObject):
     synced = Signal(float)
     busy_changed = Signal(bool)
     playing_changed = Signal(bool)
+    locked_frame = Signal(float)
     duration_changed = Signal(float)
     error = Signal(str)
 
@@ -250,6 +262,15 @@ class SyncedPair(QObject):
         self._drift = QTimer(self)
         self._drift.setInterval(_DRIFT_INTERVAL_MS)
         self._drift.timeout.connect(self._correct_drift)
+        self.frame_locked = True
+        """Play by stepping both sides together (exact) rather than on two clocks."""
+        self.locked_frames = 0
+        """Frames shown by the current (or last) frame-locked playback."""
+        self._locked_started = 0.0
+        self._locked_step_at = 0.0
+        self._locked = QTimer(self)
+        self._locked.setInterval(_LOCKED_POLL_MS)
+        self._locked.timeout.connect(self._locked_tick)
 
     def _connect(self, side: _Side) -> None:
         label = "AB"[side.index]
@@ -308,6 +329,13 @@ class SyncedPair(QObject):
     def playing(self) -> bool:
         """``True`` while both sides play."""
         return self._playing
+
+    @property
+    def locked_fps(self) -> float:
+        """Frames per second reached by the current frame-locked playback (0.0 before
+        its second frame): below the source's rate when decoding cannot keep up."""
+        elapsed = time.monotonic() - self._locked_started
+        return self.locked_frames / elapsed if self.locked_frames > 1 and elapsed > 0 else 0.0
 
     @property
     def duration(self) -> float:
@@ -436,6 +464,11 @@ class SyncedPair(QObject):
             return
         if name == "play":
             self._set_playing(True)
+            if self.frame_locked:
+                self.locked_frames = 0
+                self._locked_started = time.monotonic()
+                self._locked_step()
+                return
             for side in self._sides:
                 side.player.set_speed(1.0)
                 side.player.play()
@@ -484,10 +517,11 @@ class SyncedPair(QObject):
         if playing == self._playing:
             return
         self._playing = playing
-        if playing:
+        if playing and not self.frame_locked:
             self._drift.start()
-        else:
+        elif not playing:
             self._drift.stop()
+            self._locked.stop()
             for side in self._sides:
                 side.player.set_speed(1.0)
         self.playing_changed.emit(playing)
@@ -572,6 +606,39 @@ class SyncedPair(QObject):
     def render_size(self) -> QSize:
         """The size (pixels) both sides' frames are rendered at."""
         return self._sides[0].source.render_size()
+
+    def _locked_step(self) -> None:
+        """Frame-locked playback: step both sides one frame, then wait (``_locked_tick``)."""
+        self._locked_step_at = time.monotonic()
+        for side in self._sides:
+            side.player.frame_step()
+            side.arm("move", _STEP_TIMEOUT_S)
+        self._locked.start()
+
+    @Slot()
+    def _locked_tick(self) -> None:
+        if not self._playing or self._busy:
+            self._locked.stop()
+            return
+        now = time.monotonic()
+        moved = [abs(s.player.position - s.start_pos) > 1e-6 for s in self._sides]
+        if not all(moved):
+            if now >= self._sides[0].deadline:  # the end, or a side that cannot step
+                self._locked.stop()
+                self._run("pause", None)
+            return
+        if now - self._locked_step_at < self._sides[0].frame_duration:
+            return  # real time at most
+        self._locked.stop()
+        for side in self._sides:
+            side.waiting = None
+        self.locked_frames += 1
+        if not self.in_lockstep():
+            log.info("frame-locked playback left lockstep at %.3f s: re-aligning", self.time)
+            self._run("pause", None)
+            return
+        self.locked_frame.emit(self.time)
+        self._locked_step()
 
     @Slot()
     def _correct_drift(self) -> None:

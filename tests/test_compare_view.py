@@ -184,6 +184,29 @@ def test_keys_modes_steps_and_zoom(qtbot, view, compared_game) -> None:
     assert view.canvas.zoom == 1.0 and _centre(view.canvas.composed()) == before
 
 
+def test_space_plays_frame_locked_and_l_switches_to_free_play(qtbot, view, compared_game):
+    _open(qtbot, view, compared_game, "360p", "v1")
+    assert view.pair.frame_locked and view.lock_button.isChecked()
+    locked: list[float] = []
+    view.pair.locked_frame.connect(locked.append)
+    _key(view, Qt.Key.Key_Space, " ")
+    qtbot.waitUntil(lambda: len(locked) >= 24, timeout=20_000)
+    assert "Frame-locked play at" in view.message.text()
+    with qtbot.waitSignal(view.pair.synced, timeout=15_000):
+        _key(view, Qt.Key.Key_Space, " ")
+    a, b = view.pair.state(0), view.pair.state(1)
+    assert a.frame == b.frame >= FRAME + 24
+    _key(view, Qt.Key.Key_L, "l")
+    assert not view.pair.frame_locked and not view.lock_button.isChecked()
+    count = len(locked)
+    _key(view, Qt.Key.Key_Space, " ")
+    qtbot.waitUntil(lambda: view.pair.time > b.pts + 0.5, timeout=10_000)
+    assert len(locked) == count  # free play: no frame-locked steps
+    with qtbot.waitSignal(view.pair.synced, timeout=15_000):
+        _key(view, Qt.Key.Key_Space, " ")
+    assert view.pair.in_lockstep()
+
+
 def test_a_source_that_starts_differently_is_aligned_by_offset(qtbot, view, compared_game):
     _open(qtbot, view, compared_game, "720p", "source")  # A = source.mp4, B = 720p
     a, b = view.pair.state(0), view.pair.state(1)

@@ -114,8 +114,9 @@ def test_offset_keeps_side_b_n_frames_apart(qtbot, pair, compared_game) -> None:
     assert pair.sources[0].image() == pair.sources[1].image()
 
 
-def test_play_then_pause_realigns_both_sides(qtbot, pair, compared_game) -> None:
+def test_free_play_then_pause_realigns_both_sides(qtbot, pair, compared_game) -> None:
     _load(qtbot, pair, compared_game, "360p", "v1", frame=10)
+    pair.frame_locked = False  # two clocks with drift correction
     pair.play()
     qtbot.waitUntil(lambda: pair.time > 1.5, timeout=10_000)
     assert pair.playing
@@ -130,3 +131,35 @@ def test_adaptive_sources_are_refused(pair, compared_game) -> None:
     master = multivariant_source("ABR", compared_game.gateway.url_for("games/x/master.m3u8"))
     with pytest.raises(ValueError, match="adaptive"):
         pair.load(master, compared_game.source("720p"))
+
+
+def test_frame_locked_playback_shows_the_same_frame_on_both_sides_at_every_frame(
+    qtbot, pair, compared_game
+) -> None:
+    _load(qtbot, pair, compared_game, "720p", "360p", frame=10)
+    assert pair.frame_locked  # the default
+    shown: list[tuple] = []
+    pair.locked_frame.connect(lambda _t: shown.append((pair.state(0), pair.state(1))))
+    pair.play()
+    assert pair.playing
+    qtbot.waitUntil(lambda: len(shown) >= 36, timeout=30_000)
+    _wait_synced(qtbot, pair, pair.pause)
+    assert not pair.playing
+    frames = [a.frame for a, _ in shown]
+    assert frames == list(range(11, 11 + len(shown)))  # every frame, none skipped
+    for a, b in shown:
+        assert (a.frame, a.pts) == (b.frame, pytest.approx(b.pts, abs=1e-6))
+    assert 0 < pair.locked_fps <= FPS * 1.05  # never faster than real time
+    assert pair.in_lockstep()
+
+
+def test_frame_locked_playback_stops_at_the_end_in_lockstep(qtbot, pair, compared_game) -> None:
+    _load(qtbot, pair, compared_game, "720p", "v1")
+    last = round(pair.duration * FPS) - 1
+    _wait_synced(qtbot, pair, lambda: pair.seek_frame(last - 5))
+    with qtbot.waitSignal(pair.playing_changed, timeout=20_000,
+                          check_params_cb=lambda playing: not playing):
+        pair.play()
+    qtbot.waitUntil(lambda: not pair.busy, timeout=15_000)
+    a, b = pair.state(0), pair.state(1)
+    assert a.frame == b.frame and a.frame >= last - 1

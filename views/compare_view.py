@@ -34,7 +34,8 @@ from views.tool_button import tool_button
 SLIDER_STEPS = 10_000
 ZOOM_STEP = 1.5
 KEY_HELP = (
-    "Space play/pause · , . frame back/forward · ←/→ 5 s · Shift+←/→ 1 s · ↑/↓ 60 s · "
+    "Space play/pause · L frame-locked play · , . frame back/forward · ←/→ 5 s · "
+    "Shift+←/→ 1 s · ↑/↓ 60 s · "
     "W wipe · S side by side · D difference · A / B show one side · Tab swap A/B · "
     "+/− zoom · 0 fit · M PSNR/SSIM · drag: split (wipe) or pan · wheel: zoom"
 )
@@ -115,6 +116,16 @@ class CompareView(QWidget):
                           "One frame back on both (,)", lambda: self.pair.step(-1))  # fmt: skip
         step = tool_button(self.style().standardIcon(icons.SP_MediaSeekForward),
                           "One frame forward on both (.)", lambda: self.pair.step(1))  # fmt: skip
+        self.lock_button = tool_button(
+            "Frame-locked",
+            "Frame-locked play (L): both sides advance one frame together, exact at every "
+            "frame, below real time if decoding cannot keep up. Off: each side plays on its "
+            "own clock (real time; can be a frame or two apart until paused)",
+            self.set_frame_locked,
+        )
+        self.lock_button.setCheckable(True)
+        self.lock_button.setAutoRaise(False)
+        self.lock_button.setChecked(self.pair.frame_locked)
         self.slider = QSlider(Qt.Orientation.Horizontal)
         self.slider.setRange(0, SLIDER_STEPS)
         self.slider.setToolTip("Seek both sides (exact)")
@@ -159,7 +170,7 @@ class CompareView(QWidget):
         export.clicked.connect(self._export_clicked)
 
         transport = QHBoxLayout()
-        for widget in (self.play_button, back, step):
+        for widget in (self.play_button, back, step, self.lock_button):
             transport.addWidget(widget)
         transport.addWidget(self.slider, 1)
         transport.addWidget(self.time_label)
@@ -198,6 +209,7 @@ class CompareView(QWidget):
         self.pair.side_changed.connect(self._on_side)
         self.pair.duration_changed.connect(self._on_duration)
         self.pair.playing_changed.connect(self._on_playing)
+        self.pair.locked_frame.connect(self._on_locked_frame)
         self.pair.synced.connect(self._on_synced)
         self.pair.loaded.connect(lambda: self.message.setText(""))
         self.canvas.view_changed.connect(self._on_view)
@@ -316,6 +328,17 @@ class CompareView(QWidget):
                 self.slider.setValue(int(SLIDER_STEPS * seconds / self._duration))
                 self.slider.blockSignals(False)
 
+    def set_frame_locked(self, locked: bool) -> None:
+        """Frame-locked (``True``) or free playback for the next play (pauses first)."""
+        if self.pair.playing:
+            self.pair.pause()
+        self.pair.frame_locked = bool(locked)
+        self.lock_button.setChecked(bool(locked))
+
+    def _on_locked_frame(self, _seconds: float) -> None:
+        if self.pair.locked_frames % 12 == 0 and self.pair.locked_fps:
+            self.message.setText(f"Frame-locked play at {self.pair.locked_fps:.1f} frames/s.")
+
     def _on_synced(self, _seconds: float) -> None:
         self.metrics_label.setText("")
 
@@ -375,6 +398,8 @@ class CompareView(QWidget):
             canvas.reset_view()
         elif text == "m":
             self.measure()
+        elif text == "l":
+            self.set_frame_locked(not self.pair.frame_locked)
         else:
             return False
         return True
