@@ -111,6 +111,8 @@ def save_profile(profile: Profile, *, make_default: bool = False, path: Path | N
         channels = list(fields.pop("channels"))
         if channels:  # written only when the profile lists its channels
             fields["channels"] = channels
+        if not fields["source_prefix"]:  # written only when spot-check sources have one
+            del fields["source_prefix"]
         rows[name] = fields
     data = {"default": profile.name if make_default or not default else default, "profiles": rows}
     tmp = path.with_suffix(".tmp")
