@@ -1,12 +1,16 @@
 """Qt adapter of the jobs model: a ``JobRunner``'s changes and log lines as throttled
-signals for the Jobs panel (no I/O of its own beyond the runner's history reads)."""
+signals for the Jobs panel; the history and finished jobs' logs are read from the store
+in worker threads (a read waits for the store's queued writes), never on the GUI thread."""
 
 from __future__ import annotations
+
+import asyncio
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from console.jobs.model import JobRecord, JobState
 from console.jobs.runner import JobRunner
+from console.task_set import TaskSet
 from services.job_reporting import Operation
 
 #: how often coalesced progress and log lines are emitted, milliseconds
@@ -24,10 +28,16 @@ class JobsController(QObject):
       record); state changes are emitted at once, after that job's pending log lines.
     - ``log_line(str, str)``: job id and one or more new log lines (newline-separated, no
       trailing newline), coalesced like progress.
+    - ``history_loaded(list)``: the ``JobRecord`` list ``load_history`` asked for, newest
+      first, this session's jobs with their live progress.
+    - ``log_loaded(str, list)``: a job id and its kept log lines (oldest first), as
+      ``load_log`` asked for.
     """
 
     job_changed = Signal(object)
     log_line = Signal(str, str)
+    history_loaded = Signal(list)
+    log_loaded = Signal(str, list)
 
     def __init__(self, runner: JobRunner, parent: QObject | None = None, *,
                  interval_ms: int = EMIT_INTERVAL_MS) -> None:
@@ -39,6 +49,7 @@ class JobsController(QObject):
         self._timer = QTimer(self, interval=interval_ms)
         self._timer.timeout.connect(self.flush)
         self._unsubscribe = runner.subscribe(self._on_change, self._on_log)
+        self._tasks = TaskSet()
 
     def submit(self, kind: str, target: str, title: str, operation: Operation, *,
                profile: str = "") -> JobRecord:
@@ -52,6 +63,27 @@ class JobsController(QObject):
     def history(self, limit: int = 200) -> list[JobRecord]:
         """The newest ``limit`` jobs (history plus this session's live ones), newest first."""
         return self.runner.history(limit)
+
+    def load_history(self, limit: int = 200) -> None:
+        """Read the newest ``limit`` jobs in a worker thread; emits ``history_loaded``."""
+        self._tasks.spawn(self._load_history(limit))
+
+    async def _load_history(self, limit: int) -> None:
+        stored = await asyncio.to_thread(self.runner.store.history, limit)
+        self.history_loaded.emit(self.runner.with_live_progress(stored))
+
+    def load_log(self, job_id: str) -> None:
+        """Emit ``log_loaded`` with the job's log: at once for an active job (from memory),
+        else once a worker thread has read it from the store."""
+        live = self.runner.live_log(job_id)
+        if live is not None:
+            self.log_loaded.emit(job_id, live)
+        else:
+            self._tasks.spawn(self._load_log(job_id))
+
+    async def _load_log(self, job_id: str) -> None:
+        lines = await asyncio.to_thread(self.runner.store.log_lines, job_id)
+        self.log_loaded.emit(job_id, lines)
 
     def get(self, job_id: str) -> JobRecord | None:
         return self.runner.get(job_id)
@@ -74,6 +106,7 @@ class JobsController(QObject):
     def shutdown(self) -> None:
         """Stop listening to the runner (it keeps running; close it separately)."""
         self._unsubscribe()
+        self._tasks.cancel_all()
         self._timer.stop()
         self._pending.clear()
         self._pending_logs.clear()

@@ -122,7 +122,8 @@ def test_history_and_state_filter(controller, qtbot):
     run_task(qtbot, controller.runner.wait(done.id))
     panel = JobsPanel(controller)  # built afterwards: the rows come from the history
     qtbot.addWidget(panel)
-    assert panel.model.rowCount() == 2
+    assert panel.model.rowCount() == 0  # read in a worker thread, not in the constructor
+    qtbot.waitUntil(lambda: panel.model.rowCount() == 2, timeout=5000)
     assert cell(panel, failed.id, DETAIL).startswith("Cannot reach http://127.0.0.1:9")
     assert cell(panel, done.id, DETAIL) == "4 rungs verified"
     assert cell(panel, done.id, PROGRESS) == "100%"
@@ -133,6 +134,10 @@ def test_history_and_state_filter(controller, qtbot):
     assert panel.proxy.rowCount() == 0
     panel.state_box.setCurrentText("All jobs")
     assert panel.proxy.rowCount() == 2
+    panel.select_job(failed.id)  # a finished job's log comes from the store, off the GUI thread
+    qtbot.waitUntil(lambda: "Cannot reach http://127.0.0.1:9" in panel.log_view.toPlainText(),
+                    timeout=5000)
+    assert f"job {failed.id}" in panel.log_title.text()
 
 
 def test_controller_coalesces_a_flood_of_progress(controller, qtbot):

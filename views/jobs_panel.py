@@ -143,9 +143,11 @@ class JobsPanel(QWidget):
         self.table.doubleClicked.connect(self._on_double_click)
         controller.job_changed.connect(self._on_job_changed)
         controller.log_line.connect(self._on_log_line)
+        controller.history_loaded.connect(self._on_history)
+        controller.log_loaded.connect(self._on_log_loaded)
 
-        self.model.set_records(controller.history(HISTORY_LIMIT))
         self._on_selection()
+        controller.load_history(HISTORY_LIMIT)
 
     def _action(self, text: str, slot, shortcut, tip: str) -> QAction:
         action = QAction(text, self)
@@ -207,6 +209,23 @@ class JobsPanel(QWidget):
         if any(r.id == record.id for r in self.selected_records()):
             self._on_selection()
 
+    def _on_history(self, records: list[JobRecord]) -> None:
+        """The stored history arrived: show it, keeping jobs that changed meanwhile."""
+        loaded = {r.id for r in records}
+        newer = [self.model.record(row) for row in range(self.model.rowCount())]
+        self.model.set_records(records)
+        for record in newer:
+            if record.id not in loaded:  # submitted after the read
+                self.model.upsert(record)
+        self._update_count()
+        self._on_selection()
+
+    def _on_log_loaded(self, job_id: str, lines: list[str]) -> None:
+        if job_id != self._log_job:
+            return
+        self.log_view.setPlainText("\n".join(lines))
+        self.log_view.verticalScrollBar().setValue(self.log_view.verticalScrollBar().maximum())
+
     def _on_log_line(self, job_id: str, text: str) -> None:
         if job_id != self._log_job or not self.log_action.isChecked():
             return
@@ -248,8 +267,8 @@ class JobsPanel(QWidget):
             return
         self._log_job = record.id
         self.log_title.setText(f"Log of {record.kind} {record.target} (job {record.id})")
-        self.log_view.setPlainText("\n".join(self.controller.log(record.id)))
-        self.log_view.verticalScrollBar().setValue(self.log_view.verticalScrollBar().maximum())
+        self.log_view.clear()
+        self.controller.load_log(record.id)
 
     # --- actions -------------------------------------------------------------------------
 

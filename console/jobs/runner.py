@@ -210,16 +210,26 @@ class JobRunner:
 
     def history(self, limit: int = 200) -> list[JobRecord]:
         """The ``limit`` newest jobs of the history (this session's with their live
-        progress), newest first."""
-        records = self.store.history(limit)
+        progress), newest first. Reads the store: blocks until its queued writes are done."""
+        return self.with_live_progress(self.store.history(limit))
+
+    def with_live_progress(self, records: list[JobRecord]) -> list[JobRecord]:
+        """``records`` (read from the store) with this session's jobs replaced by their
+        live records; no I/O."""
         return [self._jobs[r.id].record if r.id in self._jobs else r for r in records]
 
     def log(self, job_id: str) -> list[str]:
         """The job's kept log lines, oldest first (the newest ``store.log_cap``)."""
+        live = self.live_log(job_id)
+        return live if live is not None else self.store.log_lines(job_id)
+
+    def live_log(self, job_id: str) -> list[str] | None:
+        """An active job's log lines from memory, oldest first; None when the job is not
+        active in this session (its log is in the store). No I/O."""
         job = self._jobs.get(job_id)
         if job is not None and job.record.active:
             return list(job.log)
-        return self.store.log_lines(job_id)
+        return None
 
     async def aclose(self) -> None:
         """Cancel every queued and running job, wait for them to finish cleaning up, write
