@@ -272,7 +272,7 @@ class CueController(QObject):
             self.error.emit(self.problem)
             return
         url = self.context.cues.master_url(channel)
-        self.preview_ready.emit(multivariant_source(f"Live: {channel}", url))
+        self.preview_ready.emit(multivariant_source(f"Live: {channel}", url, live=True))
 
     def reload_audit(self) -> None:
         """Read the newest ``AUDIT_ROWS`` entries in a worker thread; emits ``audit_loaded``."""

@@ -52,6 +52,9 @@ class PlaybackSource:
             (adaptive, mpv picks the variant; seeking is reliable inside the cache only).
         playlist_url: the ``http://`` URL of the playlist itself (for copy / display), or
             ``None`` when the source was built from segments only.
+        live: a live (sliding-window, no ``EXT-X-ENDLIST``) playlist: the player panel
+            shows LIVE instead of a seek bar. Playback joins three target durations from
+            the live edge (ffmpeg's default, RFC 8216 §6.3.3).
 
     Raises:
         ValueError: on an empty ``url``, an unknown ``kind`` or a negative/NaN ``duration``.
@@ -62,6 +65,7 @@ class PlaybackSource:
     duration: float | None = None
     kind: SourceKind = "media"
     playlist_url: str | None = None
+    live: bool = False
 
     def __post_init__(self) -> None:
         if not self.url:
@@ -158,12 +162,13 @@ def media_source(
 
 
 def multivariant_source(
-    title: str, playlist_url: str, duration: float | None = None
+    title: str, playlist_url: str, duration: float | None = None, *, live: bool = False
 ) -> PlaybackSource:
     """A :class:`PlaybackSource` for a multivariant (master) playlist played as HLS (ABR).
 
-    ``playlist_url`` is the gateway ``http://`` URL mpv opens; ``duration`` in seconds when
-    known. Raises ``ValueError`` on an empty URL.
+    ``playlist_url`` is the ``http://`` URL mpv opens; ``duration`` in seconds when known;
+    ``live`` for a live channel (see :class:`PlaybackSource`). Raises ``ValueError`` on an
+    empty URL.
     """
     return PlaybackSource(
         url=playlist_url,
@@ -171,6 +176,7 @@ def multivariant_source(
         duration=duration,
         kind="multivariant",
         playlist_url=playlist_url,
+        live=live,
     )
 
 

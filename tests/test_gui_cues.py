@@ -84,8 +84,12 @@ def test_preview_plays_the_live_multivariant_playlist(console, qtbot):
     sources = []
     console.cues.preview_ready.connect(sources.append)
     panel.preview_button.click()
-    assert sources[0].kind == "multivariant"
+    assert sources[0].kind == "multivariant" and sources[0].live
     assert sources[0].url == f"{console.server.url}/demo/sports1/master.m3u8"
+    player_panel = console.window.player_panel
+    qtbot.waitUntil(lambda: player_panel.time_label.text() == "● LIVE", timeout=20_000)
+    assert player_panel.slider.isHidden()  # no seek bar on a live window
+    assert "three target durations" in player_panel.time_label.toolTip()
 
 
 def test_stop_without_a_break_is_shown_and_audited(console, qtbot):

@@ -48,6 +48,7 @@ class PlayerPanel(QWidget):
         self.clips = clips
         self._duration = 0.0
         self._dragging = False
+        self._live = False
 
         self.title = QLabel("Nothing loaded — pick a rendition and press Play")
         self.title.setObjectName("muted")
@@ -178,12 +179,25 @@ class PlayerPanel(QWidget):
 
     def _on_loaded(self, title: str) -> None:
         self.title.setText(title)
+        source = self.player.source
+        self._live = bool(source is not None and source.live)
+        self.slider.setVisible(not self._live)  # a live window has no fixed timeline
+        if self._live:
+            self.time_label.setText("● LIVE")
+            self.time_label.setToolTip(
+                "A live channel: playback joins three target durations behind the live edge "
+                "(RFC 8216 §6.3.3), so it shows what viewers see a few seconds later"
+            )
+        else:
+            self.time_label.setToolTip("")
         self.setFocus()
 
     def _on_duration(self, seconds: float) -> None:
         self._duration = seconds
 
     def _on_position(self, seconds: float) -> None:
+        if self._live:
+            return
         self.time_label.setText(f"{human_duration(seconds)} / {human_duration(self._duration)}")
         if self._duration > 0 and not self._dragging:
             self.slider.blockSignals(True)
