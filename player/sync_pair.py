@@ -73,6 +73,11 @@ MAX_ALIGN_ROUNDS = 4
 #: Commands one side may use to reach a PTS (seeks back to a reachable frame + steps).
 MAX_GOAL_MOVES = 8
 _QUIET_S = 0.06  # seconds without a new position or frame before a side counts as settled
+#: Seconds a side waits after a seek's restart before it may settle: mpv first reports the
+#: seek target as the position, and when the frame there is only reachable in the next
+#: segment (see the module docstring) the real frame and its PTS come one frame render
+#: later: 133 ms after the restart was measured on an idle machine.
+_SEEK_SETTLE_S = 0.25
 _STEP_TIMEOUT_S = 2.0  # a step that cannot move (first/last frame) settles after this
 _SEEK_TIMEOUT_S = 8.0  # a seek/load that never restarts settles after this (and reports)
 _LOAD_PTS_WAIT_S = 0.3  # seconds to wait for the first frame's PTS after a load
@@ -175,6 +180,8 @@ class _Side:
             self.goal = None
             return False
         self.goal_moves += 1
+        log.debug("side %d at %.4f s, goal %.4f s, move %d", self.index, position, self.goal,
+                  self.goal_moves)
         if position > self.goal:
             self.goal_back += 1
             self._seek(self.goal - self.goal_back * duration)
@@ -196,7 +203,12 @@ class _Side:
             # when it equals the value it sent last: wait for it, but not for ever.
             moved = abs(self.player.position - self.start_pos) > 1e-6
             self.evidence = moved or now - self.restarted_at >= _LOAD_PTS_WAIT_S
-        if self.evidence and now - self.last_event >= _QUIET_S:
+        early = (
+            self.waiting == "restart"
+            and self.restarted_at is not None
+            and now - self.restarted_at < _SEEK_SETTLE_S
+        )
+        if self.evidence and not early and now - self.last_event >= _QUIET_S:
             self.waiting = None
             return True
         if now >= self.deadline:
