@@ -24,10 +24,11 @@ timelines, so every seek is exact (``hr-seek``) anywhere in a rung.
 * **Settling.** After a command each side waits for its evidence (a restart after a seek,
   a new position after a step, the pause flag after a pause), then for 60 ms without a new
   position or frame, and after a seek for at least 250 ms after the restart (mpv reports
-  the target first; the real frame's PTS can follow ~130 ms later, :data:`_SEEK_SETTLE_S`). When both sides have settled the pair compares their normalised PTS;
-  if they differ (a frame step skipped a frame on one side, different segment layouts of
-  v1 and a rung), B goes to A's PTS (then A to B's, alternately), at most
-  :data:`MAX_ALIGN_ROUNDS` rounds. Then :attr:`synced` fires.
+  the target first; the real frame's PTS can follow ~130 ms later, :data:`_SEEK_SETTLE_S`).
+  When both sides have settled the pair compares their normalised PTS; if they differ (a
+  frame step skipped a frame on one side, different segment layouts of v1 and a rung), B
+  goes to A's PTS (then A to B's, alternately), at most :data:`MAX_ALIGN_ROUNDS` rounds.
+  Then :attr:`synced` fires.
 * **Frame-locked playback** (the default, :attr:`frame_locked`): both cores stay paused
   and the pair frame-steps them together, the next step once both show their new frame
   and no sooner than one frame duration after the last (real time when decoding keeps up,
