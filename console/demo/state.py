@@ -30,6 +30,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from console import paths
+from console.process_liveness import pid_alive
 
 BUCKET = "griddy-video"
 REGION = "auto"
@@ -97,25 +98,6 @@ def read_json(path: Path) -> dict | None:
     except (OSError, ValueError):
         return None
     return doc if isinstance(doc, dict) else None
-
-
-def pid_alive(pid: int) -> bool:
-    """Whether process ``pid`` exists and is not a zombie (on Linux ``/proc`` tells zombies
-    apart; elsewhere an unreaped zombie counts as alive, so spawners must reap their
-    children: ``console.demo.stack`` does, in a thread)."""
-    if pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # exists, owned by someone else
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return True  # no procfs (macOS) or it just vanished: trust kill(0)
-    return stat.rpartition(")")[2].split()[:1] != ["Z"]
 
 
 def endpoint_answers(endpoint_url: str, bucket: str, timeout: float = 2.0) -> bool:

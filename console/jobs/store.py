@@ -25,6 +25,7 @@ from typing import Any
 
 from console.jobs.model import ACTIVE_STATES, INTERRUPTED_MESSAGE, JobRecord, JobState
 from console.paths import data_dir
+from console.process_liveness import pid_alive
 
 log = logging.getLogger("console.jobs")
 
@@ -57,21 +58,6 @@ class JobStoreError(Exception):
 def default_path() -> Path:
     """``data_dir()/jobs.sqlite3`` (``VIDEO_OPS_DATA_DIR`` overrides the data dir)."""
     return data_dir() / FILE_NAME
-
-
-def _pid_alive(pid: int) -> bool:
-    """Whether process ``pid`` exists (POSIX); elsewhere only our own pid counts as alive."""
-    if pid == os.getpid():
-        return True
-    if os.name != "posix" or pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 class JobStore:
@@ -144,7 +130,7 @@ class JobStore:
         now = time.time()
         recovered = []
         for owner_pid, *values in rows:
-            if _pid_alive(owner_pid):
+            if pid_alive(owner_pid):
                 continue
             record = _record(values).evolve(
                 state=JobState.INTERRUPTED, error=INTERRUPTED_MESSAGE, eta_seconds=None,
