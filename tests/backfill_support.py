@@ -107,18 +107,26 @@ class BackfillRig:
 
     def objects(self, prefix: str) -> dict[str, str]:
         """``key -> ETag`` of every object under ``prefix``."""
-        client = s3_client(self.config)
-        pages = client.get_paginator("list_objects_v2").paginate(
-            Bucket=self.config.bucket, Prefix=prefix
-        )
-        return {o["Key"]: o["ETag"] for page in pages for o in page.get("Contents", ())}
+        return stored_etags(self.config, prefix)
 
     def read(self, key: str) -> bytes:
-        client = s3_client(self.config)
-        return client.get_object(Bucket=self.config.bucket, Key=key)["Body"].read()
+        return read_object(self.config, key)
 
     def put(self, key: str, data: bytes) -> None:
         s3_client(self.config).put_object(Bucket=self.config.bucket, Key=key, Body=data)
+
+
+def stored_etags(config: StorageConfig, prefix: str) -> dict[str, str]:
+    """``key -> ETag`` of every object under ``prefix`` in ``config``'s bucket (boto3)."""
+    pages = s3_client(config).get_paginator("list_objects_v2").paginate(
+        Bucket=config.bucket, Prefix=prefix
+    )
+    return {o["Key"]: o["ETag"] for page in pages for o in page.get("Contents", ())}
+
+
+def read_object(config: StorageConfig, key: str) -> bytes:
+    """The bytes of ``key`` in ``config``'s bucket (boto3)."""
+    return s3_client(config).get_object(Bucket=config.bucket, Key=key)["Body"].read()
 
 
 @contextmanager

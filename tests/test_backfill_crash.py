@@ -24,6 +24,8 @@ from tests.backfill_support import (
     freeze_ffmpeg_at_first_segment,
     make_short_v1,
     probe_video_packets,
+    read_object,
+    stored_etags,
 )
 from tests.conftest import PROJECT, s3_client, upload_game
 from tests.file_keyring import ENV as KEYRING_ENV
@@ -75,15 +77,10 @@ class Child:
         return out
 
     def keys(self, prefix: str) -> dict[str, str]:
-        client = s3_client(self.config)
-        pages = client.get_paginator("list_objects_v2").paginate(
-            Bucket=self.config.bucket, Prefix=prefix
-        )
-        return {o["Key"]: o["ETag"] for p in pages for o in p.get("Contents", ())}
+        return stored_etags(self.config, prefix)
 
     def read(self, key: str) -> bytes:
-        client = s3_client(self.config)
-        return client.get_object(Bucket=self.config.bucket, Key=key)["Body"].read()
+        return read_object(self.config, key)
 
     def final_hashes(self, game: str) -> dict[str, str]:
         """SHA-256 of the rung objects, rung playlists, master and anchor, by relative key."""
