@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from operator import attrgetter
 
 from PySide6.QtCore import (
@@ -226,20 +227,20 @@ class CatalogPanel(QWidget):
         self.league_box.setMinimumContentsLength(10)
         refresh = QPushButton("Refresh")
         refresh.setToolTip("List the catalog again (F5)")
-        backfill = QPushButton("Backfill…")
-        backfill.setToolTip("Encode the ABR ladder for the selected game (Ctrl+B) or for every "
-                            "shown v1/partial game (Ctrl+Shift+B)")
-        backfill_menu = QMenu(backfill)
-        backfill_menu.addAction("Selected game…", self.request_backfill_selected)
-        backfill_menu.addAction("All shown games…", self.request_backfill_shown)
-        backfill.setMenu(backfill_menu)
-        spotcheck = QPushButton("Spot-check…")
-        spotcheck.setToolTip("Check the selected game's ladder (Ctrl+K): checksums, fidelity, "
-                             "PSNR/SSIM/VMAF, HLS rules; or a random sample of the shown games")
-        spotcheck_menu = QMenu(spotcheck)
-        spotcheck_menu.addAction("Selected game", self.request_spotcheck_selected)
-        spotcheck_menu.addAction("Random sample of shown games…", self.request_spotcheck_sample)
-        spotcheck.setMenu(spotcheck_menu)
+        backfill = _menu_button(
+            "Backfill…",
+            "Encode the ABR ladder for the selected game (Ctrl+B) or for every shown "
+            "v1/partial game (Ctrl+Shift+B)",
+            [("Selected game…", self.request_backfill_selected),
+             ("All shown games…", self.request_backfill_shown)],
+        )  # fmt: skip
+        spotcheck = _menu_button(
+            "Spot-check…",
+            "Check the selected game's ladder (Ctrl+K): checksums, fidelity, PSNR/SSIM/VMAF, "
+            "HLS rules; or a random sample of the shown games",
+            [("Selected game", self.request_spotcheck_selected),
+             ("Random sample of shown games…", self.request_spotcheck_sample)],
+        )  # fmt: skip
         self.count_label = QLabel("")
         self.count_label.setObjectName("muted")
 
@@ -400,3 +401,15 @@ class CatalogPanel(QWidget):
         menu.addAction("Backfill all shown games…", self.request_backfill_shown)
         menu.addAction("Spot-check this game", lambda: self.spotcheck_requested.emit([game], 0))
         menu.exec(self.table.viewport().mapToGlobal(pos))
+
+
+def _menu_button(text: str, tip: str, actions: list[tuple[str, Callable[[], None]]]
+                 ) -> QPushButton:
+    """A push button with ``tip`` whose menu runs one of ``actions`` (label, slot)."""
+    button = QPushButton(text)
+    button.setToolTip(tip)
+    menu = QMenu(button)
+    for label, slot in actions:
+        menu.addAction(label, slot)
+    button.setMenu(menu)
+    return button
