@@ -2,7 +2,7 @@
 
 Order matters (PLATFORM.md): the QApplication first, then ``LC_NUMERIC=C``, then libmpv.
 The demo stack and the services are built off the GUI thread (``open_context``); the window
-shows at once with a "connecting" status so the operator never faces a frozen screen.
+shows once they are connected (the first start seeds the demo catalog: seconds).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from PySide6.QtWidgets import QApplication
 from console import __version__
 from console.catalog_controller import CatalogController
 from console.context import AppContext, open_context
-from console.errors import describe, install_excepthooks
+from console.errors import describe, install_excepthooks, install_loop_exception_handler
 from console.paths import data_dir, resources_dir
 
 log = logging.getLogger("console")
@@ -187,6 +187,7 @@ async def build_console(app: QApplication, profile: str | None = None) -> Consol
     relay = ErrorRelay(window)
     relay.message.connect(window.show_error)
     install_excepthooks(relay.message.emit)
+    install_loop_exception_handler(asyncio.get_running_loop(), relay.message.emit)
     for controller in (catalog, assets, cues):
         controller.error.connect(window.show_error)
         controller.status.connect(window.show_status)
@@ -233,8 +234,20 @@ async def build_console(app: QApplication, profile: str | None = None) -> Consol
         assets.load()
     if cues.available:
         cues.load_channels()
-    return Console(app, context, catalog, player, window, assets, jobs, backfill, cues, spotcheck,
-                   compare, clips)
+    return Console(
+        app,
+        context,
+        catalog,
+        player,
+        window,
+        assets,
+        jobs,
+        backfill,
+        cues,
+        spotcheck,
+        compare,
+        clips,
+    )
 
 
 def wire_clips_and_compare(window, player, clips, compare, detail_panel) -> None:
@@ -285,8 +298,9 @@ def wire_clips_and_compare(window, player, clips, compare, detail_panel) -> None
         view_menu.addAction(action)
 
 
-def wire_backfill(window, catalog, catalog_panel, detail_panel, backfill, jobs_panel, context
-                  ) -> None:
+def wire_backfill(
+    window, catalog, catalog_panel, detail_panel, backfill, jobs_panel, context
+) -> None:
     """Catalog → confirmation → backfill jobs; a finished job re-reads its game; the Jobs
     panel's "open game" shows the game in the catalog with its detail."""
     from views.backfill_dialog import BackfillDialog
@@ -378,27 +392,42 @@ def start_gui_loop():
 
 
 def run_gui(profile: str | None = None) -> int:
-    """Open the console; returns the process exit code (2: no display, 1: start failed)."""
+    """Open the console; returns the process exit code (2: no display, 1: start failed).
+
+    The whole session is **one** ``run_until_complete``: ending a qasync run makes Qt's
+    ``exec()`` return, which emits ``aboutToQuit`` (the player shuts its libmpv core down)
+    and runs the pending callbacks once more with no running loop (tasks spawned meanwhile
+    die with "no running event loop"). So the loop must not stop between start-up and exit.
+    """
     started = start_gui_loop()
     if started is None:
         return 2
     app, loop = started
-    closed = asyncio.Event()
-    # not aboutToQuit: qasync's run_until_complete ends each run with QApplication.exit()
-    app.lastWindowClosed.connect(closed.set)
     with loop:
-        try:
-            console = loop.run_until_complete(build_console(app, profile))
-        except Exception as exc:
-            log.exception("start-up failed")
-            print(f"The console could not start: {describe(exc)}", file=sys.stderr)
-            return 1
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(signum, lambda *_: console.window.close())
-        # Python runs signal handlers only between bytecodes: wake it up regularly
-        wake = QTimer(interval=250)
-        wake.timeout.connect(lambda: None)
-        wake.start()
-        loop.run_until_complete(closed.wait())
-        loop.run_until_complete(console.aclose())
+        return loop.run_until_complete(gui_session(app, profile))
+
+
+async def gui_session(app: QApplication, profile: str | None = None) -> int:
+    """Build the console, run it until its last window closes, then close it cleanly.
+
+    Returns the exit code: 0, or 1 when start-up failed (the reason is printed)."""
+    closed = asyncio.Event()
+    # the loop ends when this coroutine returns, not when Qt sees the last window close
+    app.setQuitOnLastWindowClosed(False)
+    app.lastWindowClosed.connect(closed.set)
+    try:
+        console = await build_console(app, profile)
+    except Exception as exc:
+        log.exception("start-up failed")
+        print(f"The console could not start: {describe(exc)}", file=sys.stderr)
+        return 1
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: console.window.close())
+    # Python runs signal handlers only between bytecodes: wake it up regularly
+    wake = QTimer(interval=250)
+    wake.timeout.connect(lambda: None)
+    wake.start()
+    await closed.wait()
+    wake.stop()
+    await console.aclose()
     return 0

@@ -90,6 +90,10 @@ class CatalogController(QObject):
             game_id = await queue.get()
             try:
                 probed.append(await self.context.catalog.probe_or_error(game_id))
+            except Exception as exc:  # a bug in one probe must not stop the pool
+                asyncio.get_running_loop().call_exception_handler(
+                    {"message": f"state probe of {game_id} failed", "exception": exc}
+                )
             finally:
                 queue.task_done()
 

@@ -8,6 +8,7 @@ traceback goes to the log file only.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import sys
 import threading
@@ -82,3 +83,23 @@ def install_excepthooks(show: Callable[[str], None]) -> None:
 
     sys.excepthook = main_hook
     threading.excepthook = thread_hook
+
+
+def install_loop_exception_handler(
+    loop: asyncio.AbstractEventLoop, show: Callable[[str], None]
+) -> None:
+    """Route exceptions asyncio reports (a task that died, a failing callback) to the log
+    with their traceback and to ``show`` as a sentence, instead of asyncio's default of a
+    log line at garbage-collection time that the operator never sees."""
+
+    def handler(_loop: asyncio.AbstractEventLoop, context: dict) -> None:
+        exc = context.get("exception")
+        where = context.get("task") or context.get("future") or context.get("handle")
+        message = context.get("message", "asyncio error")
+        if exc is None:
+            log.error("%s (%r)", message, where)
+            return
+        log.error("%s (%r)", message, where, exc_info=(type(exc), exc, exc.__traceback__))
+        show(describe(exc))
+
+    loop.set_exception_handler(handler)
