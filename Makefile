@@ -6,7 +6,7 @@ VENV := .venv
 VPY := $(VENV)/bin/python
 APT_PACKAGES := ffmpeg libmpv2 libgl1-mesa-dri libegl1 libgl1 libxcb-icccm4 libxcb-keysyms1 \
 	libxcb-cursor0 libxkbcommon-x11-0 libxcb-image0 libxcb-render-util0 libxcb-shape0 \
-	libxcb-randr0 libfontconfig1 libdbus-1-3 xvfb xauth
+	libxcb-randr0 libfontconfig1 libdbus-1-3 xvfb xauth xdotool
 
 .PHONY: run test smoke bench setup system-packages clean bundle bundle-check
 

@@ -16,8 +16,8 @@ from views.row_table_model import RowTableModel
 COLUMNS = ("Kind", "Target", "State", "Progress", "Stage / detail", "ETA", "Started",
            "Duration")
 KIND, TARGET, STATE, PROGRESS, DETAIL, ETA, STARTED, DURATION = range(len(COLUMNS))
-COLUMN_WIDTHS = {KIND: 78, TARGET: 200, STATE: 84, PROGRESS: 120, ETA: 68, STARTED: 84,
-                 DURATION: 72}
+COLUMN_WIDTHS = {KIND: 72, TARGET: 170, STATE: 80, PROGRESS: 100, ETA: 60, STARTED: 70,
+                 DURATION: 64}
 #: the model role carrying the whole ``JobRecord`` of a row
 RECORD_ROLE = Qt.ItemDataRole.UserRole + 1
 STATE_COLOURS = {
