@@ -1,9 +1,9 @@
-"""The one place errors become sentences for the operator.
+"""The one place errors reach the operator.
 
-``describe(exc)`` maps each service exception type to a message that says what happened
-and what to do; ``install_excepthooks(show)`` routes every uncaught exception (Qt slots,
-qasync tasks, worker threads) to ``show`` so no traceback reaches the operator; the full
-traceback goes to the log file only.
+``install_excepthooks(show)`` and ``install_loop_exception_handler(loop, show)`` route every
+uncaught exception (Qt slots, qasync tasks, worker threads) to ``show`` as the sentence of
+``services.errors.describe`` (what happened, what to do), so no traceback reaches the
+operator; the full traceback goes to the log file only.
 """
 
 from __future__ import annotations
@@ -14,51 +14,9 @@ import sys
 import threading
 from collections.abc import Callable
 
-from services.errors import (
-    AccessDenied,
-    BadConfig,
-    BadResponse,
-    Conflict,
-    KeyringUnavailable,
-    MediaError,
-    NotFound,
-    PlaylistError,
-    PreconditionFailed,
-    Rejected,
-    ServiceError,
-    Unreachable,
-    UpstreamError,
-)
+from services.errors import describe
 
 log = logging.getLogger("console")
-
-_ADVICE: tuple[tuple[type[BaseException], str], ...] = (
-    (Unreachable, "Check the network and the profile's endpoint, then retry."),
-    (AccessDenied, "Check the profile's keys or token in the keyring and its permissions."),
-    (Conflict, "It changed meanwhile: refresh, look at its new state, then decide."),
-    (UpstreamError, "The service is failing on its side; retry later or tell its on-call."),
-    (BadResponse, "The service answered something unexpected; nothing was changed here."),
-    (NotFound, "Refresh the catalog: the object may have been moved or never written."),
-    (PlaylistError, "The playlist is malformed; it was not played. Inspect it in the detail."),
-    (PreconditionFailed, "Someone changed it meanwhile: refresh and look before retrying."),
-    (BadConfig, "Fix the profile (Profile menu) and try again."),
-    (Rejected, "Nothing was changed: correct the request and send it again."),
-    (MediaError, "The media cannot be decoded; run a spot-check on this game."),
-    (KeyringUnavailable, "Secrets are kept for this session only."),
-)
-
-
-def describe(exc: BaseException) -> str:
-    """One readable paragraph for ``exc``: what happened, then what to do."""
-    if isinstance(exc, ServiceError):
-        advice = next((a for t, a in _ADVICE if isinstance(exc, t)), "")
-        return f"{exc} {advice}".strip()
-    if isinstance(exc, TimeoutError):
-        return "The operation timed out. Check the network and retry."
-    if isinstance(exc, OSError):
-        return f"System error: {exc.strerror or exc}."
-    return f"Unexpected error ({type(exc).__name__}: {exc}). Details are in the log file."
-
 
 def install_excepthooks(show: Callable[[str], None]) -> None:
     """Send uncaught exceptions of the main thread and of worker threads to ``show``

@@ -31,3 +31,8 @@ def config_dir() -> Path:
 def resources_dir() -> Path:
     """The shipped ``resources/`` folder (ladders, styles, the demo clip and its attribution)."""
     return Path(__file__).resolve().parent.parent / "resources"
+
+
+def jobs_db_path() -> Path:
+    """The job history shared by the GUI and the CLI: ``<data dir>/jobs.sqlite3``."""
+    return data_dir() / "jobs.sqlite3"

@@ -1,7 +1,8 @@
 """Typed errors raised by the services.
 
-Every service raises one of these (never a raw botocore/httpx exception) so the app shell
-can map each type to one sentence the operator can act on (``console.errors``).
+Every service raises one of these (never a raw botocore/httpx exception) and
+``describe(exc)`` maps each type to one sentence the operator can act on: what happened,
+then what to do. The GUI's error display and the CLI both print that sentence.
 """
 
 from __future__ import annotations
@@ -76,3 +77,31 @@ class BadResponse(ServiceError):
 class Rejected(ServiceError):
     """The service refused the request as invalid (HTTP 400/422); the message carries the
     service's own reason. Nothing was changed."""
+
+
+_ADVICE: tuple[tuple[type[BaseException], str], ...] = (
+    (Unreachable, "Check the network and the profile's endpoint, then retry."),
+    (AccessDenied, "Check the profile's keys or token in the keyring and its permissions."),
+    (Conflict, "It changed meanwhile: refresh, look at its new state, then decide."),
+    (UpstreamError, "The service is failing on its side; retry later or tell its on-call."),
+    (BadResponse, "The service answered something unexpected; nothing was changed here."),
+    (NotFound, "Refresh the catalog: the object may have been moved or never written."),
+    (PlaylistError, "The playlist is malformed; it was not played. Inspect it in the detail."),
+    (PreconditionFailed, "Someone changed it meanwhile: refresh and look before retrying."),
+    (BadConfig, "Fix the profile (Profile menu) and try again."),
+    (Rejected, "Nothing was changed: correct the request and send it again."),
+    (MediaError, "The media cannot be decoded; run a spot-check on this game."),
+    (KeyringUnavailable, "Secrets are kept for this session only."),
+)
+
+
+def describe(exc: BaseException) -> str:
+    """One readable paragraph for ``exc``: what happened, then what to do."""
+    if isinstance(exc, ServiceError):
+        advice = next((a for t, a in _ADVICE if isinstance(exc, t)), "")
+        return f"{exc} {advice}".strip()
+    if isinstance(exc, TimeoutError):
+        return "The operation timed out. Check the network and retry."
+    if isinstance(exc, OSError):
+        return f"System error: {exc.strerror or exc}."
+    return f"Unexpected error ({type(exc).__name__}: {exc}). Details are in the log file."

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from console.cli import main
-from console.clip_controller import ClipController
+from console.gui.clip_controller import ClipController
 from player.controller import Player
 from player.video_widget import MpvSoftwareWidget
 from services.catalog import Rendition

@@ -12,7 +12,7 @@ import pytest
 from PySide6.QtCore import QEvent, QPointF, QRect, Qt
 from PySide6.QtGui import QImage, QKeyEvent
 
-from console.compare_controller import CompareController
+from console.gui.compare_controller import CompareController
 from services.catalog import CatalogService
 from services.frame_metrics import FrameMetrics, parse_metrics
 from services.storage import Storage

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from PySide6.QtCore import Qt
 
-from console.app import build_console, display_problem, make_application
+from console.gui.app import build_console, display_problem, make_application
 from services.catalog import GameState
 from tests.conftest import s3_client, upload_game
 from tests.gui_support import make_profile, run_task

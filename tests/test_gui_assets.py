@@ -9,7 +9,7 @@ import time
 import httpx
 import pytest
 
-from console.app import build_console, make_application
+from console.gui.app import build_console, make_application
 from console.profiles import Profile, save_profile
 from services.assets_model import AssetStatus
 from services.credentials import CredentialStore

@@ -7,9 +7,9 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialogButtonBox
 
-from console.app import build_console, make_application
-from console.jobs.model import JobState
+from console.gui.app import build_console, make_application
 from services.catalog import GameState
+from services.jobs.model import JobState
 from tests.backfill_support import make_short_v1
 from tests.conftest import upload_game
 from tests.gui_support import make_profile, run_task

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from console.app import build_console, make_application
+from console.gui.app import build_console, make_application
 from tests.compare_support import ComparedGame
 from tests.gui_support import make_profile, run_task
 from views.compare_view import CompareView

@@ -10,10 +10,10 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication
 
-from console.jobs import JobRunner, JobState, JobStore
-from console.jobs_controller import JobsController
+from console.gui.jobs_controller import JobsController
 from services.errors import Unreachable
 from services.job_reporting import JobOutcome
+from services.jobs import JobRunner, JobState, JobStore
 from tests.gui_support import run_task
 from tests.jobs_support import FfmpegOperation, pid_exists
 from views.jobs_panel import JobsPanel

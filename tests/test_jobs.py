@@ -15,14 +15,14 @@ import time
 
 import pytest
 
-from console.cli_progress import CliProgress
-from console.errors import describe
-from console.jobs import JobRecord, JobRunner, JobState, JobStore
-from console.jobs.eta import EtaEstimator
-from console.jobs.model import INTERRUPTED_MESSAGE, format_seconds
-from console.jobs.store import JobStoreError
-from services.errors import AccessDenied, PreconditionFailed, Unreachable
+from console.cli.progress import CliProgress
+from console.paths import jobs_db_path
+from services.errors import AccessDenied, PreconditionFailed, Unreachable, describe
 from services.job_reporting import JobOutcome
+from services.jobs import JobRecord, JobRunner, JobState, JobStore
+from services.jobs.eta import EtaEstimator
+from services.jobs.model import INTERRUPTED_MESSAGE, format_seconds
+from services.jobs.store import JobStoreError
 from tests.conftest import PROJECT
 from tests.jobs_support import FfmpegOperation, pid_exists
 
@@ -241,7 +241,7 @@ def test_history_and_logs_survive_a_new_runner(store_path):
 CHILD = textwrap.dedent("""
     import asyncio, sys
     from pathlib import Path
-    from console.jobs import JobRunner, JobStore
+    from services.jobs import JobRunner, JobStore
 
     async def forever(reporter):
         reporter.progress(0.25, "encode", "working")
@@ -316,7 +316,7 @@ def test_the_log_keeps_the_newest_lines_per_job(store_path):
 
 def test_the_store_is_in_the_data_dir_and_refuses_a_newer_schema(tmp_path, monkeypatch):
     monkeypatch.setenv("VIDEO_OPS_DATA_DIR", str(tmp_path / "data"))
-    store = JobStore()
+    store = JobStore(jobs_db_path())
     assert store.path == tmp_path / "data" / "jobs.sqlite3"
     store.close()
     db = sqlite3.connect(store.path)
@@ -324,7 +324,7 @@ def test_the_store_is_in_the_data_dir_and_refuses_a_newer_schema(tmp_path, monke
     db.execute("PRAGMA user_version=99")
     db.close()
     with pytest.raises(JobStoreError, match="newer console"):
-        JobStore()
+        JobStore(jobs_db_path())
     (tmp_path / "junk.sqlite3").write_bytes(b"not a database at all" * 100)
     with pytest.raises(JobStoreError, match="not a job history"):
         JobStore(tmp_path / "junk.sqlite3")

@@ -24,7 +24,7 @@ from pathlib import Path
 from PySide6.QtCore import QPoint, QTimer
 from PySide6.QtGui import QGuiApplication
 
-import console.app as app_module
+import console.gui.app as app_module
 from console.cli import main
 
 SAMPLE_GRID = (32, 18)  # pixels sampled across the video area for the luma spread

@@ -2,7 +2,7 @@
 difference or A/B toggled, with shared zoom/pan, per-side offsets, frame counters, PSNR/SSIM
 of the frame on screen and PNG export (anchors: pixop/video-compare, Vivict++).
 
-It receives a ``console.compare_controller.CompareController`` and only connects to its
+It receives a ``console.gui.compare_controller.CompareController`` and only connects to its
 signals and its synchronized pair's; it does no I/O (export paths come from a dialog, the
 controller writes the files).
 """

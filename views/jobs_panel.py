@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from console.jobs.model import ACTIVE_STATES, JobRecord, JobState
+from services.jobs.model import ACTIVE_STATES, JobRecord, JobState
 from views.jobs_table import (
     COLUMN_WIDTHS,
     DETAIL,

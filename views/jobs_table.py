@@ -10,7 +10,7 @@ from PySide6.QtCore import QModelIndex, QRectF, QSortFilterProxyModel, Qt
 from PySide6.QtGui import QColor, QPainter, QPalette
 from PySide6.QtWidgets import QStyle, QStyledItemDelegate
 
-from console.jobs.model import JobRecord, JobState, format_seconds
+from services.jobs.model import JobRecord, JobState, format_seconds
 from views.row_table_model import RowTableModel
 
 COLUMNS = ("Kind", "Target", "State", "Progress", "Stage / detail", "ETA", "Started",

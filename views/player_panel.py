@@ -1,6 +1,6 @@
 """Player panel: the video surface, transport (play/pause, seek slider, frame step), a
 stats overlay and mpv-like keys. It drives a ``player.controller.Player`` it is given.
-With a clip controller (``console.clip_controller.ClipController``) it also has in/out
+With a clip controller (``console.gui.clip_controller.ClipController``) it also has in/out
 points (``[`` / ``]``) and a Clip menu: preview, save, check a server clip."""
 
 from __future__ import annotations

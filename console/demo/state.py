@@ -30,7 +30,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from console import paths
-from console.process_liveness import pid_alive
+from services.process_liveness import pid_alive
 
 BUCKET = "griddy-video"
 REGION = "auto"

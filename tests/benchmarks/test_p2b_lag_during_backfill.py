@@ -18,10 +18,10 @@ import time
 
 import pytest
 
-from console.app import build_console, make_application
-from console.backfill_jobs import BackfillPlan
-from console.jobs.model import JobState
+from console.gui.app import build_console, make_application
+from console.ops.backfill import BackfillPlan
 from services.catalog import GameSummary
+from services.jobs.model import JobState
 from tests.benchmarks.conftest import percentile, spin_until
 from tests.benchmarks.test_p2_event_loop_lag import LAG_GOAL_MS, LagProbe
 from tests.conftest import upload_game

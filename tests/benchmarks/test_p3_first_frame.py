@@ -34,8 +34,8 @@ from dataclasses import dataclass
 
 import pytest
 
-from console.catalog_controller import CatalogController
 from console.context import build_context
+from console.gui.catalog_controller import CatalogController
 from tests.benchmarks.conftest import run_async, spin_until
 from tests.gui_support import make_profile
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from PySide6.QtCore import QObject, Signal
 
-from console.backfill_jobs import KIND, BackfillJobs, BackfillPlan, plan_batch
 from console.context import AppContext
-from console.jobs.model import JobRecord
-from console.jobs_controller import JobsController
+from console.gui.jobs_controller import JobsController
+from console.ops.backfill import KIND, BackfillJobs, BackfillPlan, plan_batch
 from services.catalog import GameSummary
+from services.jobs.model import JobRecord
 
 
 class BackfillController(QObject):

@@ -24,11 +24,10 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
-from console.errors import describe
-from console.task_set import TaskSet
+from console.gui.task_set import TaskSet
 from player.sync_pair import SyncedPair
 from services.catalog import CatalogService, GameDetail, Rendition
-from services.errors import NotFound, ServiceError
+from services.errors import NotFound, ServiceError, describe
 from services.frame_metrics import FrameMetrics, measure_frame_pair
 from services.hls import MediaPlaylist
 from services.playback import PlaybackSource, source_for_playlist

@@ -18,13 +18,14 @@ import traceback
 from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
-from console.errors import describe
-from console.jobs.eta import EtaEstimator
-from console.jobs.model import JobRecord, JobState
-from console.jobs.store import DEFAULT_LOG_CAP, JobStore
-from services.errors import ServiceError
+from services.errors import ServiceError, describe
 from services.job_reporting import JobOutcome, Operation
+from services.jobs.eta import EtaEstimator
+from services.jobs.model import JobRecord, JobState
+from services.jobs.store import DEFAULT_LOG_CAP, JobStore
 
 log = logging.getLogger("console.jobs")
 
@@ -86,18 +87,18 @@ class _Reporter:
 class JobRunner:
     """Runs jobs; see the module docstring for threading.
 
-    ``store``: where history goes (default: ``JobStore()`` in the data dir, owned and
-    closed by ``aclose``). ``limits``: max concurrent running jobs per kind, merged over
-    ``DEFAULT_LIMITS``; kinds not listed get ``default_limit``.
+    ``store``: where history goes (the caller closes it; ``JobRunner.at(path)`` opens one
+    the runner owns and closes in ``aclose``). ``limits``: max concurrent running jobs per
+    kind, merged over ``DEFAULT_LIMITS``; kinds not listed get ``default_limit``.
 
     Submitting a (kind, target) that already has a queued or running job returns that job
     instead of starting a second one (double clicks and overlapping batches are harmless).
     """
 
-    def __init__(self, store: JobStore | None = None, *, limits: Mapping[str, int] | None = None,
+    def __init__(self, store: JobStore, *, limits: Mapping[str, int] | None = None,
                  default_limit: int = DEFAULT_LIMIT) -> None:
-        self._owns_store = store is None
-        self.store = store if store is not None else JobStore()
+        self._owns_store = False
+        self.store = store
         self.limits = {**DEFAULT_LIMITS, **(limits or {})}
         self.default_limit = default_limit
         self._jobs: dict[str, _Job] = {}
@@ -109,6 +110,14 @@ class JobRunner:
         self._loop_thread: int | None = None
 
     # --- public API --------------------------------------------------------------------
+
+    @classmethod
+    def at(cls, path: Path, **options: Any) -> JobRunner:
+        """A runner over the history file ``path`` (created if absent), which it closes in
+        ``aclose``. Raises ``JobStoreError`` for an unusable file."""
+        runner = cls(JobStore(path), **options)
+        runner._owns_store = True
+        return runner
 
     def limit(self, kind: str) -> int:
         """How many ``kind`` jobs may run at once (at least 1)."""

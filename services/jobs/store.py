@@ -1,4 +1,5 @@
-"""Job history in SQLite (``data_dir()/jobs.sqlite3``): one row per job and its log lines.
+"""Job history in SQLite (the app keeps it in ``<data dir>/jobs.sqlite3``): one row per job
+and its log lines.
 
 All database work runs on one writer thread owned by the store, in submission order:
 ``save``/``append_log`` return at once (the GUI thread never waits on the disk), reads
@@ -23,15 +24,13 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from console.jobs.model import ACTIVE_STATES, INTERRUPTED_MESSAGE, JobRecord, JobState
-from console.paths import data_dir
-from console.process_liveness import pid_alive
+from services.jobs.model import ACTIVE_STATES, INTERRUPTED_MESSAGE, JobRecord, JobState
+from services.process_liveness import pid_alive
 
 log = logging.getLogger("console.jobs")
 
 SCHEMA_VERSION = 1
 DEFAULT_LOG_CAP = 5000
-FILE_NAME = "jobs.sqlite3"
 
 _SCHEMA = (
     """CREATE TABLE jobs (
@@ -55,11 +54,6 @@ class JobStoreError(Exception):
     """The history file cannot be used (written by a newer console, or not a database)."""
 
 
-def default_path() -> Path:
-    """``data_dir()/jobs.sqlite3`` (``VIDEO_OPS_DATA_DIR`` overrides the data dir)."""
-    return data_dir() / FILE_NAME
-
-
 class JobStore:
     """The persisted job history. Thread-safe; ``close()`` when done (idempotent).
 
@@ -67,8 +61,8 @@ class JobStore:
     ``recovered`` lists the jobs this open marked ``interrupted``.
     """
 
-    def __init__(self, path: Path | None = None, *, log_cap: int = DEFAULT_LOG_CAP) -> None:
-        self.path = Path(path) if path is not None else default_path()
+    def __init__(self, path: Path, *, log_cap: int = DEFAULT_LOG_CAP) -> None:
+        self.path = Path(path)
         self.log_cap = log_cap
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="jobstore")
         self._lock = threading.Lock()

@@ -12,18 +12,17 @@ import getpass
 import json
 import sys
 
-from console.cli_assets import run_assets
-from console.cli_backfill import add_parser as add_backfill_parser
-from console.cli_backfill import run_backfill
-from console.cli_clips import add_parser as add_clip_parser
-from console.cli_clips import run_clip
-from console.cli_cues import add_cue_parser, run_cues
-from console.cli_spotcheck import add_parser as add_spotcheck_parser
-from console.cli_spotcheck import run_spotcheck
+from console.cli.assets import run_assets
+from console.cli.backfill import add_parser as add_backfill_parser
+from console.cli.backfill import run_backfill
+from console.cli.clips import add_parser as add_clip_parser
+from console.cli.clips import run_clip
+from console.cli.cues import add_cue_parser, run_cues
+from console.cli.spotcheck import add_parser as add_spotcheck_parser
+from console.cli.spotcheck import run_spotcheck
 from console.context import ASSETS_API_TOKEN, SSAI_TOKEN, open_context
-from console.errors import describe
 from services.assets_model import AssetStatus
-from services.errors import ServiceError
+from services.errors import ServiceError, describe
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -227,7 +226,7 @@ def main(argv: list[str]) -> int:
     args = _parser().parse_args(argv)
     try:
         if args.command is None:
-            from console.app import run_gui
+            from console.gui.app import run_gui
 
             return run_gui(args.profile)
         if args.command == "catalog":
@@ -245,7 +244,7 @@ def main(argv: list[str]) -> int:
         if args.command == "demo":
             return _demo(args.demo_command)
         if args.command == "smoke":
-            from console.smoke import run_smoke
+            from console.gui.smoke import run_smoke
 
             return run_smoke(args.screenshot, args.profile, cues=args.cues)
         if args.command == "profile":

@@ -15,9 +15,8 @@ from enum import Enum
 from typing import Any
 
 from console.context import AppContext, open_context
-from console.errors import describe
 from services.assets_model import RETRYABLE, Asset, ProcessingEvent, RetryResult
-from services.errors import AccessDenied, NotFound, ServiceError
+from services.errors import AccessDenied, NotFound, ServiceError, describe
 
 #: assets per request while listing (the API allows 1..200)
 ASSETS_PAGE_SIZE = 50

@@ -2,7 +2,7 @@
 SQLite history) as the GUI.
 
 ``backfill --game ID [--game ID…] | --league L [--limit N] [--force] [--yes]``: plans the
-request (``console.backfill_jobs``), asks before writing to a non-demo profile (unless
+request (``console.ops.backfill``), asks before writing to a non-demo profile (unless
 ``--yes``), runs the jobs one encode at a time with a progress line, and exits 0 when
 every job succeeded, 1 when any failed or was cancelled, 2 on a usage problem.
 
@@ -18,13 +18,14 @@ import asyncio
 import os
 import sys
 
-from console.backfill_jobs import KIND, BackfillJobs, BackfillPlan, plan_batch
-from console.cli_progress import CliProgress
+from console.cli.progress import CliProgress
 from console.context import AppContext, open_context
-from console.jobs.model import JobState
-from console.jobs.runner import JobRunner
+from console.ops.backfill import KIND, BackfillJobs, BackfillPlan, plan_batch
+from console.paths import jobs_db_path
 from services.backfill.game_backfill import Checkpoint, no_checkpoint
 from services.catalog import GameSummary
+from services.jobs.model import JobState
+from services.jobs.runner import JobRunner
 
 HOLD_ENV = "VIDEO_OPS_TEST_HOLD_AFTER"
 
@@ -88,7 +89,7 @@ async def run_backfill(args: argparse.Namespace) -> int:
         print("--limit must be at least 1.", file=sys.stderr)
         return 2
     context = await open_context(args.profile)
-    runner = JobRunner()
+    runner = JobRunner.at(jobs_db_path())
     try:
         jobs = BackfillJobs(context)
         plan = await _plan(context, args)

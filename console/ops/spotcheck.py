@@ -17,8 +17,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from console.backfill_jobs import ladder_path
 from console.context import AppContext
+from console.ops.backfill import ladder_path
 from console.paths import data_dir
 from services.catalog import GameState, GameSummary
 from services.ladder import Ladder, load_ladder

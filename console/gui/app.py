@@ -21,10 +21,11 @@ from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
 from console import __version__
-from console.catalog_controller import CatalogController
 from console.context import AppContext, open_context
-from console.errors import describe, install_excepthooks, install_loop_exception_handler
-from console.paths import data_dir, resources_dir
+from console.errors import install_excepthooks, install_loop_exception_handler
+from console.gui.catalog_controller import CatalogController
+from console.paths import data_dir, jobs_db_path, resources_dir
+from services.errors import describe
 
 log = logging.getLogger("console")
 APP_TITLE = "Video Ops Console"
@@ -130,16 +131,16 @@ def make_application(argv: list[str] | None = None) -> QApplication:
 
 async def build_console(app: QApplication, profile: str | None = None) -> Console:
     """Connect (demo stack or profile), then build controllers and the window; shown."""
-    from console.assets_controller import AssetsController
-    from console.backfill_controller import BackfillController
-    from console.clip_controller import ClipController
-    from console.compare_controller import CompareController
-    from console.cue_controller import CueController
-    from console.jobs.runner import JobRunner
-    from console.jobs_controller import JobsController
-    from console.spotcheck_controller import SpotcheckController
+    from console.gui.assets_controller import AssetsController
+    from console.gui.backfill_controller import BackfillController
+    from console.gui.clip_controller import ClipController
+    from console.gui.compare_controller import CompareController
+    from console.gui.cue_controller import CueController
+    from console.gui.jobs_controller import JobsController
+    from console.gui.spotcheck_controller import SpotcheckController
     from player.controller import Player
     from player.video_widget import create_video_widget
+    from services.jobs.runner import JobRunner
     from views.asset_detail_panel import AssetDetailPanel
     from views.assets_panel import AssetsPanel
     from views.catalog_panel import CatalogPanel
@@ -163,7 +164,7 @@ async def build_console(app: QApplication, profile: str | None = None) -> Consol
     assets = AssetsController(context)
     assets_panel = AssetsPanel(assets)
     asset_detail = AssetDetailPanel()
-    runner = JobRunner()
+    runner = JobRunner.at(jobs_db_path())
     jobs = JobsController(runner)
     jobs_panel = JobsPanel(jobs)
     backfill = BackfillController(context, jobs)

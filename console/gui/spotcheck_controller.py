@@ -9,12 +9,11 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Signal
 
 from console.context import AppContext
-from console.errors import describe
-from console.jobs.model import JobRecord, JobState
-from console.jobs_controller import JobsController
-from console.spotcheck_jobs import KIND, SpotcheckJobs, new_seed, sample_games
+from console.gui.jobs_controller import JobsController
+from console.ops.spotcheck import KIND, SpotcheckJobs, new_seed, sample_games
 from services.catalog import GameSummary
-from services.errors import ServiceError
+from services.errors import ServiceError, describe
+from services.jobs.model import JobRecord, JobState
 from services.spotcheck.report import read_report
 
 

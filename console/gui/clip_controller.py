@@ -11,11 +11,10 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 
-from console.errors import describe
-from console.task_set import TaskSet
+from console.gui.task_set import TaskSet
 from services.catalog import Rendition
 from services.clips import Clip, ClipCheck, build_clip, check_clip, fetch_clip_text
-from services.errors import ServiceError
+from services.errors import ServiceError, describe
 from services.hls import MediaPlaylist
 from services.playback import media_source
 from services.storage import Storage

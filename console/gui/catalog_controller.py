@@ -10,10 +10,9 @@ import time
 from PySide6.QtCore import QObject, Signal
 
 from console.context import AppContext
-from console.errors import describe
-from console.task_set import TaskSet
+from console.gui.task_set import TaskSet
 from services.catalog import GameDetail, GameSummary, Rendition
-from services.errors import ServiceError
+from services.errors import ServiceError, describe
 from services.hls import MediaPlaylist
 from services.playback import PlaybackSource, source_for_playlist
 

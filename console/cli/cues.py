@@ -16,11 +16,10 @@ import sys
 from pathlib import Path
 
 from console.context import AppContext, open_context
-from console.cue_audit import CueAudit
-from console.errors import describe
+from console.ops.cue_audit import CueAudit
 from services.cue_verify import VariantReport, verify_break
 from services.cues import CueResult, new_idempotency_key
-from services.errors import ServiceError
+from services.errors import ServiceError, describe
 
 
 def add_cue_parser(commands) -> None:

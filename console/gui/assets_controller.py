@@ -9,10 +9,9 @@ import time
 from PySide6.QtCore import QObject, Signal
 
 from console.context import AppContext
-from console.errors import describe
-from console.task_set import TaskSet
+from console.gui.task_set import TaskSet
 from services.assets_model import Asset, AssetFilter, AssetStatus, RetryResult
-from services.errors import ServiceError
+from services.errors import ServiceError, describe
 from services.hls import parse_playlist
 from services.playback import multivariant_source, source_for_playlist
 

@@ -8,10 +8,10 @@ import asyncio
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from console.jobs.model import JobRecord, JobState
-from console.jobs.runner import JobRunner
-from console.task_set import TaskSet
+from console.gui.task_set import TaskSet
 from services.job_reporting import Operation
+from services.jobs.model import JobRecord, JobState
+from services.jobs.runner import JobRunner
 
 #: how often coalesced progress and log lines are emitted, milliseconds
 EMIT_INTERVAL_MS = 100

@@ -20,9 +20,9 @@ from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QWidget
 
-from console.app import build_console, make_application, start_gui_loop
-from console.errors import describe
+from console.gui.app import build_console, make_application, start_gui_loop
 from services.catalog import GameState
+from services.errors import describe
 
 SEEK_STEP_S = 5.0  # what Right does (player.keys)
 
@@ -149,13 +149,13 @@ async def smoke(screenshot: str, profile: str | None) -> str:
 
 def run_smoke(screenshot: str, profile: str | None = None, *, cues: bool = False) -> int:
     """CLI wrapper: prints the summary; exit 0 on success, 1 on failure, 2 without display.
-    ``cues`` runs the ad-break check (``console.cue_smoke``) instead."""
+    ``cues`` runs the ad-break check (``console.gui.cue_smoke``) instead."""
     started = start_gui_loop()
     if started is None:
         return 2
     _app, loop = started
     if cues:
-        from console.cue_smoke import cue_smoke as check
+        from console.gui.cue_smoke import cue_smoke as check
     else:
         check = smoke
     with loop:

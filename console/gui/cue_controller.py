@@ -14,12 +14,11 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Signal
 
 from console.context import AppContext
-from console.cue_audit import CueAudit
-from console.errors import describe
-from console.task_set import TaskSet
+from console.gui.task_set import TaskSet
+from console.ops.cue_audit import CueAudit
 from services.cue_verify import Verification, VerifyOptions, verify_break
 from services.cues import AdBreak, CueResult, new_idempotency_key
-from services.errors import Conflict, NotFound, Rejected, ServiceError
+from services.errors import Conflict, NotFound, Rejected, ServiceError, describe
 from services.playback import multivariant_source
 
 #: answers that prove the service decided (a new intent is needed to try again)

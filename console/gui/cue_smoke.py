@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import asyncio
 
-from console.app import build_console, make_application
-from console.smoke import SmokeFailure, wait_for
+from console.gui.app import build_console, make_application
+from console.gui.smoke import SmokeFailure, wait_for
 
 BREAK_SECONDS = 20
 PLAYER_LAG_S = 9.0

@@ -14,8 +14,8 @@ import sys
 import time
 from typing import TextIO
 
-from console.jobs.model import JobRecord, JobState, format_seconds
-from console.jobs.runner import JobRunner
+from services.jobs.model import JobRecord, JobState, format_seconds
+from services.jobs.runner import JobRunner
 
 BAR_WIDTH = 24
 #: minimum seconds between two TTY redraws

@@ -16,12 +16,13 @@ import json
 import sys
 from pathlib import Path
 
-from console.cli_progress import CliProgress
+from console.cli.progress import CliProgress
 from console.context import AppContext, open_context
-from console.jobs.model import JobState
-from console.jobs.runner import JobRunner
-from console.spotcheck_jobs import KIND, SpotcheckJobs, SpotcheckPlan, new_seed, sample_games
+from console.ops.spotcheck import KIND, SpotcheckJobs, SpotcheckPlan, new_seed, sample_games
+from console.paths import jobs_db_path
 from services.catalog import GameSummary
+from services.jobs.model import JobState
+from services.jobs.runner import JobRunner
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
@@ -55,7 +56,7 @@ async def run_spotcheck(args: argparse.Namespace) -> int:
         return 2
     out = sys.stderr if args.json else sys.stdout
     context = await open_context(args.profile)
-    runner = JobRunner()
+    runner = JobRunner.at(jobs_db_path())
     try:
         jobs = SpotcheckJobs(context, source_prefix=args.source_prefix)
         plan = await _plan(context, args)
