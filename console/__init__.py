@@ -2,6 +2,8 @@
 
 from importlib.metadata import PackageNotFoundError, version
 
+APP_TITLE = "Video Ops Console"
+
 try:
     __version__ = version("video-ops-console")
 except PackageNotFoundError:  # running from a checkout that is not installed

@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 from PySide6.QtCore import Qt
 
-from console.gui.app import build_console, display_problem, make_application
+from console.gui.app import display_problem, make_application
+from console.gui.composition import build_console
 from services.catalog import GameState
 from tests.conftest import s3_client, upload_game
 from tests.gui_support import make_profile, run_task

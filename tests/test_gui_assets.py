@@ -9,7 +9,8 @@ import time
 import httpx
 import pytest
 
-from console.gui.app import build_console, make_application
+from console.gui.app import make_application
+from console.gui.composition import build_console
 from console.profiles import Profile, save_profile
 from services.assets_model import AssetStatus
 from services.credentials import CredentialStore

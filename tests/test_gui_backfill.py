@@ -7,7 +7,8 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialogButtonBox
 
-from console.gui.app import build_console, make_application
+from console.gui.app import make_application
+from console.gui.composition import build_console
 from services.catalog import GameState
 from services.jobs.model import JobState
 from tests.backfill_support import make_short_v1

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from console.gui.app import build_console, make_application
+from console.gui.app import make_application
+from console.gui.composition import build_console
 from tests.compare_support import ComparedGame
 from tests.gui_support import make_profile, run_task
 from views.compare_view import CompareView

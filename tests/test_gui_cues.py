@@ -9,7 +9,8 @@ import csv
 import pytest
 
 from console.context import SSAI_TOKEN
-from console.gui.app import build_console, make_application
+from console.gui.app import make_application
+from console.gui.composition import build_console
 from console.profiles import Profile, save_profile
 from services.credentials import CredentialStore
 from tests.gui_support import make_profile, run_task

@@ -24,7 +24,7 @@ from pathlib import Path
 from PySide6.QtCore import QPoint, QTimer
 from PySide6.QtGui import QGuiApplication
 
-import console.gui.app as app_module
+import console.gui.composition as composition
 from console.cli import main
 
 SAMPLE_GRID = (32, 18)  # pixels sampled across the video area for the luma spread
@@ -147,14 +147,14 @@ def observe(console, state_path: Path) -> None:
 
 def run(state_path: Path) -> int:
     """``console.cli.main([])`` with the observer attached once the console is built."""
-    build = app_module.build_console
+    build = composition.build_console
 
     async def build_and_observe(app, profile=None):
         console = await build(app, profile)
         observe(console, state_path)
         return console
 
-    app_module.build_console = build_and_observe
+    composition.build_console = build_and_observe
     return main([])
 
 

@@ -335,10 +335,6 @@ class CatalogPanel(QWidget):
         index = self.table.currentIndex()
         return self.model.data(index, Qt.ItemDataRole.UserRole) if index.isValid() else None
 
-    def select_first(self) -> None:
-        if self.model.rowCount():
-            self.table.selectRow(0)
-
     def select_game(self, game_id: str) -> bool:
         """Show and select ``game_id`` (clearing the filters when they hide it)."""
         if self.model.row_of(game_id) is None and self.model.has_game(game_id):

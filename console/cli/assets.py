@@ -14,12 +14,43 @@ from datetime import UTC, datetime
 from enum import Enum
 from typing import Any
 
-from console.context import AppContext, open_context
-from services.assets_model import RETRYABLE, Asset, ProcessingEvent, RetryResult
-from services.errors import AccessDenied, NotFound, ServiceError, describe
+from console.cli.session import CliSession, Unusable
+from console.context import AppContext
+from console.ops.retries import retry_assets, unique_post_ids
+from services.assets_model import RETRYABLE, Asset, AssetStatus, ProcessingEvent, RetryResult
+from services.errors import NotFound
 
 #: assets per request while listing (the API allows 1..200)
 ASSETS_PAGE_SIZE = 50
+
+
+def add_parser(commands: argparse._SubParsersAction) -> None:
+    """Register ``assets`` on the CLI's sub-commands."""
+    assets = commands.add_parser("assets", help="video assets: processing failures and retries")
+    assets_cmd = assets.add_subparsers(dest="assets_command", required=True)
+    a_list = assets_cmd.add_parser("list", help="list assets (newest first as the API sorts)")
+    a_list.add_argument("--status", choices=[s.value for s in AssetStatus])
+    a_list.add_argument("--error-code", help="only this error code (e.g. provider_timeout)")
+    a_list.add_argument("--text", help="free-text search (post id, source URL, message)")
+    a_list.add_argument("--limit", type=_positive_int, default=200, help="at most N (200)")
+    a_list.add_argument("--json", action="store_true", help="a JSON array of asset objects")
+    a_events = assets_cmd.add_parser("events", help="the processing timeline of one asset")
+    a_events.add_argument("post_id")
+    a_events.add_argument("--json", action="store_true", help="a JSON array of event objects")
+    a_retry = assets_cmd.add_parser("retry", help="retry failed assets (asks first)")
+    a_retry.add_argument("post_ids", nargs="+", metavar="POST_ID")
+    a_retry.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
 
 
 def _time_text(value: datetime, *, millis: bool = False) -> str:
@@ -57,15 +88,6 @@ def _duration_text(seconds: float) -> str:
 def _one_line(text: str | None, width: int) -> str:
     flat = " ".join((text or "").split())
     return flat if len(flat) <= width else flat[: width - 1] + "…"
-
-
-def _assets_error(exc: ServiceError, context: AppContext) -> str:
-    if isinstance(exc, AccessDenied) and not context.profile.is_demo:
-        return (
-            f"{exc} Set the profile's token: main.py profile set-token "
-            f"{context.profile.name} assets"
-        )
-    return describe(exc)
 
 
 async def _assets_list(context: AppContext, args: argparse.Namespace) -> int:
@@ -184,7 +206,7 @@ async def _confirm_retry(context: AppContext, post_ids: list[str]) -> bool:
 async def _assets_retry(context: AppContext, post_ids: list[str], yes: bool) -> int:
     client = context.assets
     assert client is not None
-    unique = list(dict.fromkeys(post_ids))
+    unique = unique_post_ids(post_ids)
     if not yes and not await _confirm_retry(context, unique):
         print("Nothing retried.")
         return 1
@@ -193,9 +215,9 @@ async def _assets_retry(context: AppContext, post_ids: list[str], yes: bool) -> 
     def show(result: RetryResult) -> None:
         print(f"{result.outcome:9}  {result.post_id.ljust(width)}  {result.message}", flush=True)
 
-    results = await client.retry_many(unique, on_result=show)
-    retried = sum(r.ok for r in results)
-    failed = len(results) - retried
+    outcome = await retry_assets(client, unique, on_result=show)
+    retried = len(outcome.retried)
+    failed = len(outcome.results) - retried
     print(f"{retried} retried, {failed} not retried." if failed else f"{retried} retried.")
     return 0 if not failed else 1
 
@@ -203,25 +225,14 @@ async def _assets_retry(context: AppContext, post_ids: list[str], yes: bool) -> 
 async def run_assets(args: argparse.Namespace) -> int:
     """``assets list|events|retry``; 0 done, 1 failed or not all retried, 2 unusable."""
     if args.assets_command == "retry" and not args.yes and not sys.stdin.isatty():
-        print(
+        raise Unusable(
             "Refusing to retry without confirmation: no terminal to ask on. "
-            "Re-run with --yes to retry without asking.",
-            file=sys.stderr,
+            "Re-run with --yes to retry without asking."
         )
-        return 2
-    context = await open_context(args.profile)
-    try:
-        if context.assets is None:
-            print(f"The assets API is not available: {context.assets_problem}.", file=sys.stderr)
-            return 2
-        try:
-            if args.assets_command == "list":
-                return await _assets_list(context, args)
-            if args.assets_command == "events":
-                return await _assets_events(context, args.post_id, args.json)
-            return await _assets_retry(context, args.post_ids, args.yes)
-        except ServiceError as exc:
-            print(_assets_error(exc, context), file=sys.stderr)
-            return 1
-    finally:
-        await context.aclose()
+    async with CliSession(args.profile, needs="assets") as session:
+        context = session.context
+        if args.assets_command == "list":
+            return await _assets_list(context, args)
+        if args.assets_command == "events":
+            return await _assets_events(context, args.post_id, args.json)
+        return await _assets_retry(context, args.post_ids, args.yes)

@@ -19,13 +19,12 @@ import os
 import sys
 
 from console.cli.progress import CliProgress
-from console.context import AppContext, open_context
+from console.cli.session import CliSession, Unusable
+from console.context import AppContext
 from console.ops.backfill import KIND, BackfillJobs, BackfillPlan, plan_batch
-from console.paths import jobs_db_path
 from services.backfill.game_backfill import Checkpoint, no_checkpoint
 from services.catalog import GameSummary
 from services.jobs.model import JobState
-from services.jobs.runner import JobRunner
 
 HOLD_ENV = "VIDEO_OPS_TEST_HOLD_AFTER"
 
@@ -86,11 +85,9 @@ def _confirmed(context: AppContext, plan: BackfillPlan, yes: bool) -> bool:
 async def run_backfill(args: argparse.Namespace) -> int:
     """The ``backfill`` command; returns the exit code."""
     if args.limit is not None and args.limit < 1:
-        print("--limit must be at least 1.", file=sys.stderr)
-        return 2
-    context = await open_context(args.profile)
-    runner = JobRunner.at(jobs_db_path())
-    try:
+        raise Unusable("--limit must be at least 1.")
+    async with CliSession(args.profile, jobs=True) as session:
+        context, runner = session.context, session.runner
         jobs = BackfillJobs(context)
         plan = await _plan(context, args)
         for game, reason in plan.skipped:
@@ -118,6 +115,3 @@ async def run_backfill(args: argparse.Namespace) -> int:
         failed = [r for r in finished if r.state is not JobState.SUCCEEDED]
         print(f"{len(finished) - len(failed)} of {len(finished)} backfill(s) succeeded.")
         return 1 if failed else 0
-    finally:
-        await runner.aclose()
-        await context.aclose()

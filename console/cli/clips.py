@@ -14,7 +14,7 @@ import json
 import sys
 from pathlib import Path
 
-from console.context import open_context
+from console.cli.session import CliSession, Unusable
 from services.clips import build_clip, check_clip, fetch_clip_text, rendition_playlist_key
 from services.hls import MediaPlaylist, parse_playlist
 
@@ -37,10 +37,9 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 
 async def run_clip(args: argparse.Namespace) -> int:
     """Run ``clip make`` / ``clip check``; returns the exit code. Service errors propagate
-    to ``console.cli.main`` (printed, exit 1)."""
-    context = await open_context(args.profile)
-    try:
-        storage = context.storage
+    to ``console.cli.entry.main`` (printed, exit 1)."""
+    async with CliSession(args.profile) as session:
+        storage = session.context.storage
         if args.clip_command == "make":
             key = await rendition_playlist_key(storage, args.game, args.rung)
             playlist = parse_playlist((await storage.get(key)).data, key)
@@ -62,8 +61,7 @@ async def run_clip(args: argparse.Namespace) -> int:
             try:
                 text = Path(location).read_bytes()
             except OSError as exc:
-                print(f"Cannot read {location}: {exc.strerror or exc}.", file=sys.stderr)
-                return 2
+                raise Unusable(f"Cannot read {location}: {exc.strerror or exc}.") from exc
         result = await check_clip(storage, text, args.game, args.rung, clip_location=location)
         if args.json:
             print(json.dumps(result.as_json(), indent=2))
@@ -73,5 +71,3 @@ async def run_clip(args: argparse.Namespace) -> int:
                 print(f"{item.status:8} {item.uri}{note}")
             print(result.summary())
         return 0 if result.ok else 1
-    finally:
-        context.close()

@@ -15,14 +15,15 @@ import argparse
 import sys
 from pathlib import Path
 
-from console.context import AppContext, open_context
+from console.cli.session import CliSession, Unusable
+from console.context import AppContext
 from console.ops.cue_audit import CueAudit
-from services.cue_verify import VariantReport, verify_break
-from services.cues import CueResult, new_idempotency_key
-from services.errors import ServiceError, describe
+from console.ops.cues import CueAction, CueDesk, CueIntent, SentCue
+from services.cue_verify import VariantReport
+from services.cues import new_idempotency_key
 
 
-def add_cue_parser(commands) -> None:
+def add_parser(commands) -> None:
     """The ``cue`` sub-commands on ``commands`` (an argparse subparsers object)."""
     cue = commands.add_parser("cue", help="manual ad breaks on live channels")
     cue_cmd = cue.add_subparsers(dest="cue_command", required=True)
@@ -58,47 +59,13 @@ def _print_update(report: VariantReport) -> None:
     print(f"  {report.describe()}", flush=True)
 
 
-async def _verify(context: AppContext, channel: str, result: CueResult, wait: bool):
-    return await verify_break(
-        context.cues.master_url(channel),
-        result.ad_break,
-        answered_at=result.answered_at,
-        watch_end=wait,
-        on_update=_print_update,
-    )
-
-
-async def _send(context: AppContext, audit: CueAudit, channel: str, action: str,
-                duration: float | None) -> tuple[CueResult, int] | None:
-    """One POST /cue (start when ``duration`` is given, else stop) with a fresh
-    idempotency key, audited either way; returns the answer and its audit row, or None
-    after printing why the service refused."""
-    key = new_idempotency_key()
-    try:
-        if duration is None:
-            result = await context.cues.stop(channel, idempotency_key=key)
-        else:
-            result = await context.cues.start(channel, duration, idempotency_key=key)
-    except (ServiceError, ValueError) as exc:
-        audit.record(profile=context.profile.name, channel=channel, action=action,
-                     duration=duration, event_id=None, idempotency_key=key,
-                     outcome=f"refused: {exc}")  # fmt: skip
-        print(describe(exc), file=sys.stderr)
-        return None
-    row = audit.record(
-        profile=context.profile.name, channel=channel, action=action, duration=duration,
-        event_id=result.ad_break.event_id, idempotency_key=key,
-        outcome="replayed" if result.replayed else "accepted",
-    )  # fmt: skip
-    return result, row
-
-
-async def _verify_and_report(context: AppContext, audit: CueAudit, channel: str,
-                             sent: tuple[CueResult, int], watch_end: bool) -> int:
-    """Verify the break on every variant, record the verdict, print it; the exit code."""
-    result, row = sent
-    verification = await _verify(context, channel, result, watch_end)
-    audit.set_verification(row, verification.ok, verification.summary())
+async def _send_and_verify(desk: CueDesk, intent: CueIntent, watch_end: bool) -> int:
+    """One POST with a fresh idempotency key (audited whatever the answer), then the
+    verification on every variant (audited); prints both; returns the exit code.
+    Raises the service's ``ServiceError`` after auditing the refusal."""
+    sent = await desk.send(intent, new_idempotency_key())
+    _announce(sent)
+    verification = await desk.verify(sent, watch_end=watch_end, on_update=_print_update)
     print("Result per variant:")
     for report in verification.variants:
         print(f"  {report.describe()}")
@@ -106,41 +73,36 @@ async def _verify_and_report(context: AppContext, audit: CueAudit, channel: str,
     return 0 if verification.ok else 1
 
 
-async def _start(context: AppContext, audit: CueAudit, args: argparse.Namespace) -> int:
+def _announce(sent: SentCue) -> None:
+    ad_break = sent.result.ad_break
+    if sent.intent.action is CueAction.START:
+        print(
+            f"Break {ad_break.event_id} on {ad_break.channel_id}: {ad_break.duration:g} s, "
+            f"{ad_break.start_time:%H:%M:%S} → {ad_break.end_time:%H:%M:%S} UTC, pod "
+            f"{ad_break.pod_id} ({len(ad_break.items)} ads). Verifying every variant…",
+            flush=True,
+        )
+    else:
+        print(
+            f"Break {ad_break.event_id} on {sent.intent.channel} ends at "
+            f"{ad_break.end_time:%H:%M:%S} UTC ({ad_break.duration:g} s in all). "
+            "Verifying the return on every variant…",
+            flush=True,
+        )
+
+
+async def _start(context: AppContext, desk: CueDesk, args: argparse.Namespace) -> int:
     channel, duration = args.channel, args.duration
     if not args.yes and not _confirm(context, channel, duration):
         print("No break started.")
         return 1
-    sent = await _send(context, audit, channel, "start", duration)
-    if sent is None:
-        return 1
-    ad_break = sent[0].ad_break
-    print(
-        f"Break {ad_break.event_id} on {ad_break.channel_id}: {ad_break.duration:g} s, "
-        f"{ad_break.start_time:%H:%M:%S} → {ad_break.end_time:%H:%M:%S} UTC, pod "
-        f"{ad_break.pod_id} ({len(ad_break.items)} ads). Verifying every variant…",
-        flush=True,
-    )
-    return await _verify_and_report(context, audit, channel, sent, args.wait)
+    intent = CueIntent(CueAction.START, channel, duration)
+    return await _send_and_verify(desk, intent, args.wait)
 
 
-async def _stop(context: AppContext, audit: CueAudit, channel: str) -> int:
-    sent = await _send(context, audit, channel, "stop", None)
-    if sent is None:
-        return 1
-    ad_break = sent[0].ad_break
-    print(
-        f"Break {ad_break.event_id} on {channel} ends at {ad_break.end_time:%H:%M:%S} UTC "
-        f"({ad_break.duration:g} s in all). Verifying the return on every variant…",
-        flush=True,
-    )
-    return await _verify_and_report(context, audit, channel, sent, True)
-
-
-async def _channels(context: AppContext) -> int:
-    channels = context.profile.channels or await context.cues.channels()
-    for channel in channels:
-        print(f"{channel}  {context.cues.master_url(channel)}")
+async def _channels(desk: CueDesk) -> int:
+    for channel in await desk.channels():
+        print(f"{channel}  {desk.master_url(channel)}")
     return 0
 
 
@@ -152,8 +114,10 @@ def _log(audit: CueAudit, args: argparse.Namespace) -> int:
     for e in audit.entries(args.limit):
         verdict = {None: "-", True: "verified", False: "NOT verified"}[e.verified]
         duration = f"{e.duration:g}s" if e.duration is not None else "-"
-        print(f"{e.at}  {e.operator:10} {e.profile:10} {e.channel:16} {e.action:5} "
-              f"{duration:6} {e.event_id or '-'!s:12} {e.outcome:10} {verdict}")  # fmt: skip
+        print(
+            f"{e.at}  {e.operator:10} {e.profile:10} {e.channel:16} {e.action:5} "
+            f"{duration:6} {e.event_id or '-'!s:12} {e.outcome:10} {verdict}"
+        )
     return 0
 
 
@@ -163,22 +127,14 @@ async def run_cues(args: argparse.Namespace) -> int:
     if args.cue_command == "log":
         return _log(audit, args)
     if args.cue_command == "start" and not args.yes and not sys.stdin.isatty():
-        print("Refusing to start a break without confirmation: no terminal to ask on. "
-              "Re-run with --yes.", file=sys.stderr)  # fmt: skip
-        return 2
-    context = await open_context(args.profile)
-    try:
-        if context.cues is None:
-            print(f"The cue service is not available: {context.cues_problem}.", file=sys.stderr)
-            return 2
-        try:
-            if args.cue_command == "start":
-                return await _start(context, audit, args)
-            if args.cue_command == "stop":
-                return await _stop(context, audit, args.channel)
-            return await _channels(context)
-        except ServiceError as exc:
-            print(describe(exc), file=sys.stderr)
-            return 1
-    finally:
-        await context.aclose()
+        raise Unusable(
+            "Refusing to start a break without confirmation: no terminal to ask on. "
+            "Re-run with --yes."
+        )
+    async with CliSession(args.profile, needs="cues") as session:
+        desk = CueDesk(session.context, audit)
+        if args.cue_command == "start":
+            return await _start(session.context, desk, args)
+        if args.cue_command == "stop":
+            return await _send_and_verify(desk, CueIntent(CueAction.STOP, args.channel), True)
+        return await _channels(desk)

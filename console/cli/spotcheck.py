@@ -17,12 +17,11 @@ import sys
 from pathlib import Path
 
 from console.cli.progress import CliProgress
-from console.context import AppContext, open_context
+from console.cli.session import CliSession, Unusable
+from console.context import AppContext
 from console.ops.spotcheck import KIND, SpotcheckJobs, SpotcheckPlan, new_seed, sample_games
-from console.paths import jobs_db_path
 from services.catalog import GameSummary
 from services.jobs.model import JobState
-from services.jobs.runner import JobRunner
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
@@ -52,12 +51,10 @@ async def _plan(context: AppContext, args: argparse.Namespace) -> SpotcheckPlan:
 async def run_spotcheck(args: argparse.Namespace) -> int:
     """The ``spotcheck`` command; returns the exit code."""
     if args.league and (args.sample is None or args.sample < 1):
-        print("--league needs --sample N (N at least 1).", file=sys.stderr)
-        return 2
+        raise Unusable("--league needs --sample N (N at least 1).")
     out = sys.stderr if args.json else sys.stdout
-    context = await open_context(args.profile)
-    runner = JobRunner.at(jobs_db_path())
-    try:
+    async with CliSession(args.profile, jobs=True) as session:
+        context, runner = session.context, session.runner
         jobs = SpotcheckJobs(context, source_prefix=args.source_prefix)
         plan = await _plan(context, args)
         if plan.seed is not None:
@@ -97,6 +94,3 @@ async def run_spotcheck(args: argparse.Namespace) -> int:
             print(json.dumps({"verdict": "fail" if failed else "pass", "seed": plan.seed,
                               "reports": reports, "games": games}, indent=2))
         return 1 if failed else 0
-    finally:
-        await runner.aclose()
-        await context.aclose()

@@ -9,9 +9,9 @@ import time
 from PySide6.QtCore import QObject, Signal
 
 from console.context import AppContext
-from console.gui.task_set import TaskSet
-from services.assets_model import Asset, AssetFilter, AssetStatus, RetryResult
-from services.errors import ServiceError, describe
+from console.gui.operation import Operations
+from console.ops.retries import retry_assets, unique_post_ids
+from services.assets_model import Asset, AssetFilter, AssetStatus
 from services.hls import parse_playlist
 from services.playback import multivariant_source, source_for_playlist
 
@@ -50,7 +50,7 @@ class AssetsController(QObject):
         self.filter = AssetFilter()
         self._cursor: str | None = None
         self._listing: asyncio.Task | None = None
-        self._tasks = TaskSet()
+        self._ops = Operations(self.error.emit)
         self._following: set[str] = set()
         self._selected: str | None = None
 
@@ -78,22 +78,18 @@ class AssetsController(QObject):
             self._listing.cancel()
         self._cursor = None
         self.listing_started.emit()
-        self._listing = self._tasks.spawn(self._page())
+        self._listing = self._ops.run(self._page())
 
     def fetch_more(self) -> None:
         """Load the next page, if any and if none is loading (lazy paging)."""
         if self._cursor and (self._listing is None or self._listing.done()):
-            self._listing = self._tasks.spawn(self._page())
+            self._listing = self._ops.run(self._page())
 
     async def _page(self) -> None:
         started = time.perf_counter()
-        try:
-            page = await self.context.assets.list_assets(
-                **self.filter.query(), limit=PAGE_SIZE, cursor=self._cursor
-            )
-        except ServiceError as exc:
-            self.error.emit(describe(exc))
-            return
+        page = await self.context.assets.list_assets(
+            **self.filter.query(), limit=PAGE_SIZE, cursor=self._cursor
+        )
         self._cursor = page.next_cursor
         self.page_loaded.emit(list(page.items), page.next_cursor is not None)
         self.status.emit(
@@ -104,16 +100,12 @@ class AssetsController(QObject):
     def select(self, post_id: str) -> None:
         """Load one asset and its event timeline; emits ``detail_loaded`` or ``error``."""
         self._selected = post_id
-        self._tasks.spawn(self._detail(post_id))
+        self._ops.run(self._detail(post_id))
 
     async def _detail(self, post_id: str) -> None:
-        try:
-            asset, events = await asyncio.gather(
-                self.context.assets.get_asset(post_id), self.context.assets.events(post_id)
-            )
-        except ServiceError as exc:
-            self.error.emit(describe(exc))
-            return
+        asset, events = await asyncio.gather(
+            self.context.assets.get_asset(post_id), self.context.assets.events(post_id)
+        )
         if self._selected == post_id:
             self.detail_loaded.emit(asset, tuple(events))
         self.asset_updated.emit(asset)
@@ -124,48 +116,34 @@ class AssetsController(QObject):
         if not self.available:
             self.error.emit(self.problem)
             return
-        unique = list(dict.fromkeys(post_ids))
+        unique = unique_post_ids(post_ids)
         self.retry_started.emit(len(unique))
-        self._tasks.spawn(self._retry(unique))
+        self._ops.run(self._retry(unique))
 
     async def _retry(self, post_ids: list[str]) -> None:
         self.status.emit(f"Retrying {len(post_ids)} assets…")
-        results: list[RetryResult] = await self.context.assets.retry_many(
-            post_ids, on_result=self.retry_result.emit
-        )
-        self.retry_finished.emit(results)
-        retried = [r for r in results if r.ok]
-        conflicts = sum(r.outcome == "conflict" for r in results)
-        self.status.emit(
-            f"Retry: {len(retried)} retried, {conflicts} changed meanwhile, "
-            f"{len(results) - len(retried) - conflicts} refused or failed"
-        )
-        for result in results:
+        outcome = await retry_assets(self.context.assets, post_ids, self.retry_result.emit)
+        self.retry_finished.emit(list(outcome.results))
+        self.status.emit(outcome.summary())
+        retried = outcome.retried
+        for result in outcome.results:
             if result.asset is not None:
                 self.asset_updated.emit(result.asset)
             elif result.outcome == "conflict":
-                self._tasks.spawn(self._refresh_one(result.post_id))
+                self._ops.run(
+                    self.context.assets.get_asset(result.post_id), success=self.asset_updated.emit
+                )
         for result in retried:
             if result.post_id not in self._following:
                 self._following.add(result.post_id)
-                self._tasks.spawn(self._follow(result.post_id))
-
-    async def _refresh_one(self, post_id: str) -> None:
-        try:
-            self.asset_updated.emit(await self.context.assets.get_asset(post_id))
-        except ServiceError as exc:
-            self.error.emit(describe(exc))
+                self._ops.run(self._follow(result.post_id))
 
     async def _follow(self, post_id: str) -> None:
         deadline = time.monotonic() + FOLLOW_TIMEOUT_S
         try:
             while time.monotonic() < deadline:
                 await asyncio.sleep(FOLLOW_INTERVAL_S)
-                try:
-                    asset = await self.context.assets.get_asset(post_id)
-                except ServiceError as exc:
-                    self.error.emit(describe(exc))
-                    return
+                asset = await self.context.assets.get_asset(post_id)
                 self.asset_updated.emit(asset)
                 if self._selected == post_id:
                     await self._detail(post_id)
@@ -185,7 +163,7 @@ class AssetsController(QObject):
         if not asset.manifest_url:
             self.error.emit(f"Asset {asset.post_id} has no manifest yet ({asset.status}).")
             return
-        self._tasks.spawn(self._play(asset))
+        self._ops.run(self._play(asset))
 
     async def _play(self, asset: Asset) -> None:
         title = f"Asset {asset.post_id}"
@@ -193,12 +171,8 @@ class AssetsController(QObject):
         if key is None:
             self.play_ready.emit(multivariant_source(title, asset.manifest_url or ""))
             return
-        try:
-            body = await self.context.storage.get(key)
-            playlist = parse_playlist(body.data, key)
-        except ServiceError as exc:
-            self.error.emit(describe(exc))
-            return
+        body = await self.context.storage.get(key)
+        playlist = parse_playlist(body.data, key)
         self.play_ready.emit(
             source_for_playlist(title, key, playlist, self.context.gateway.url_for)
         )
@@ -211,4 +185,4 @@ class AssetsController(QObject):
         return url[len(prefix):] if url.startswith(prefix) else None
 
     def shutdown(self) -> None:
-        self._tasks.cancel_all()
+        self._ops.cancel_all()

@@ -10,9 +10,9 @@ import time
 from PySide6.QtCore import QObject, Signal
 
 from console.context import AppContext
-from console.gui.task_set import TaskSet
+from console.gui.operation import Operations
 from services.catalog import GameDetail, GameSummary, Rendition
-from services.errors import ServiceError, describe
+from services.errors import ServiceError
 from services.hls import MediaPlaylist
 from services.playback import PlaybackSource, source_for_playlist
 
@@ -49,13 +49,13 @@ class CatalogController(QObject):
         super().__init__(parent)
         self.context = context
         self._listing: asyncio.Task | None = None
-        self._tasks = TaskSet()
+        self._ops = Operations(self.error.emit)
 
     def refresh(self) -> None:
         """(Re)list the catalog; a listing in progress is cancelled first."""
         if self._listing and not self._listing.done():
             self._listing.cancel()
-        self._listing = self._tasks.spawn(self._list())
+        self._listing = self._ops.run(self._list(), what="Listing the catalog")
 
     async def _list(self) -> None:
         started = time.perf_counter()
@@ -63,9 +63,9 @@ class CatalogController(QObject):
         count = 0
         queue: asyncio.Queue[str] = asyncio.Queue()
         probed: list[GameSummary] = []
-        spawn = self._tasks.spawn
-        helpers = [spawn(self._probe_worker(queue, probed)) for _ in range(PROBE_WORKERS)]
-        helpers.append(self._tasks.spawn(self._flush_probed(probed, lambda: count)))
+        run = self._ops.run
+        helpers = [run(self._probe_worker(queue, probed)) for _ in range(PROBE_WORKERS)]
+        helpers.append(run(self._flush_probed(probed, lambda: count)))
         try:
             async for ids in self.context.catalog.iter_game_pages():
                 count += len(ids)
@@ -77,8 +77,6 @@ class CatalogController(QObject):
             await queue.join()
             self._emit_probed(probed)
             self.status.emit(f"{count} games")
-        except ServiceError as exc:
-            self.error.emit(describe(exc))
         finally:
             for helper in helpers:
                 helper.cancel()
@@ -114,24 +112,17 @@ class CatalogController(QObject):
         self.games_probed.emit(batch)
         return True
 
-    async def _probe(self, game_id: str) -> None:
-        self.game_probed.emit(await self.context.catalog.probe_or_error(game_id))
-
     def refresh_game(self, game_id: str) -> None:
         """Re-probe one game (after a job changed it)."""
-        self._tasks.spawn(self._probe(game_id))
+        self._ops.run(self.context.catalog.probe_or_error(game_id), success=self.game_probed.emit)
 
     def load_detail(self, game_id: str) -> None:
         """Read one game's renditions/objects/playlists; emits ``detail_loaded`` or ``error``."""
-        self._tasks.spawn(self._detail(game_id))
-
-    async def _detail(self, game_id: str) -> None:
         self.status.emit(f"Reading {game_id}…")
-        try:
-            detail: GameDetail = await self.context.catalog.detail(game_id)
-        except ServiceError as exc:
-            self.error.emit(describe(exc))
-            return
+        self._ops.run(self.context.catalog.detail(game_id), success=self._detail_loaded)
+
+    def _detail_loaded(self, detail: GameDetail) -> None:
+        game_id = detail.summary.id
         self.detail_loaded.emit(detail)
         self.game_probed.emit(detail.summary)
         self.status.emit(f"{game_id}: {detail.summary.state or '?'} — {detail.summary.reason}")
@@ -161,4 +152,4 @@ class CatalogController(QObject):
         return self.context.storage.presign_get(key, expires_s)
 
     def shutdown(self) -> None:
-        self._tasks.cancel_all()
+        self._ops.cancel_all()

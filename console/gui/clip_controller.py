@@ -11,10 +11,10 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 
-from console.gui.task_set import TaskSet
+from console.gui.operation import Operations, failure_sentence
 from services.catalog import Rendition
 from services.clips import Clip, ClipCheck, build_clip, check_clip, fetch_clip_text
-from services.errors import ServiceError, describe
+from services.errors import ServiceError
 from services.hls import MediaPlaylist
 from services.playback import media_source
 from services.storage import Storage
@@ -56,7 +56,7 @@ class ClipController(QObject):
         super().__init__(parent)
         self._storage = storage
         self._url_for = url_for
-        self._tasks = TaskSet()
+        self._ops = Operations(self.error.emit)
         self._game_id: str | None = None
         self._rendition: Rendition | None = None
         self._in: float | None = None
@@ -159,10 +159,13 @@ class ClipController(QObject):
         if not game or not name:
             self.error.emit("Open a game's single rendition first (or name the game and rung).")
             return
-        self._tasks.spawn(self._check(location.strip(), game, name))
+        self._ops.run(
+            self._check(location.strip(), game, name),
+            failure=lambda exc: self.error.emit(self._check_failure(location.strip(), exc)),
+        )
 
     def shutdown(self) -> None:
-        self._tasks.cancel_all()
+        self._ops.cancel_all()
 
     # ------------------------------------------------------------------ internals
     def _mark(self, which: str, position_s: float) -> None:
@@ -209,21 +212,20 @@ class ClipController(QObject):
             )
         self.changed.emit(" · ".join(parts))
 
+    @staticmethod
+    def _check_failure(location: str, exc: BaseException) -> str:
+        if isinstance(exc, OSError):
+            return f"Could not read {location}: {exc.strerror or exc}."
+        return failure_sentence(exc)
+
     async def _check(self, location: str, game_id: str, rendition: str) -> None:
         self.status.emit(f"Checking {location} against {game_id} {rendition}…")
-        try:
-            if location.startswith(("http://", "https://")):
-                text: str | bytes = await fetch_clip_text(location)
-            else:
-                text = Path(location).expanduser().read_bytes()
-            result: ClipCheck = await check_clip(
-                self._storage, text, game_id, rendition, clip_location=location
-            )
-        except ServiceError as exc:
-            self.error.emit(describe(exc))
-            return
-        except OSError as exc:
-            self.error.emit(f"Could not read {location}: {exc.strerror or exc}.")
-            return
+        if location.startswith(("http://", "https://")):
+            text: str | bytes = await fetch_clip_text(location)
+        else:
+            text = Path(location).expanduser().read_bytes()
+        result: ClipCheck = await check_clip(
+            self._storage, text, game_id, rendition, clip_location=location
+        )
         self.checked.emit(result)
         self.status.emit(result.summary())

@@ -1,43 +1,30 @@
 """Qt-facing controller of manual ad breaks: channels, start/stop with one idempotency key
-per intent, live per-variant verification, the audit log, and a live preview source."""
+per intent, live per-variant verification, the audit log, and a live preview source. The
+flow itself (send, audit, verify) is ``console.ops.cues.CueDesk``, shared with the CLI."""
 
 from __future__ import annotations
 
 import asyncio
-import functools
-import sqlite3
 import time
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 
 from console.context import AppContext
-from console.gui.task_set import TaskSet
+from console.gui.operation import Operations, failure_sentence
 from console.ops.cue_audit import CueAudit
-from services.cue_verify import Verification, VerifyOptions, verify_break
-from services.cues import AdBreak, CueResult, new_idempotency_key
-from services.errors import Conflict, NotFound, Rejected, ServiceError, describe
+from console.ops.cues import DEFINITIVE, CueAction, CueDesk, CueIntent, PendingIntent, SentCue
+from services.cue_verify import Verification, VerifyOptions
+from services.cues import AdBreak
 from services.playback import multivariant_source
 
-#: answers that prove the service decided (a new intent is needed to try again)
-DEFINITIVE = (Rejected, Conflict, NotFound)
-DURATION_PRESETS_S = (15, 30, 60, 90, 120, 180)
 AUDIT_ROWS = 500
 """How many of the newest audit entries the Cues panel shows."""
 
 
-@dataclass
-class _Pending:
-    """An operator intent not yet answered for sure: its key is reused by a retry."""
-
-    key: str
-    in_flight: bool = False
-
-
 class CueController(QObject):
-    """Runs ``CueClient`` calls and verifications on the qasync loop; emits typed signals.
+    """Runs the cue flow (``CueDesk``) on the qasync loop; emits typed signals.
 
     Signals (GUI thread): ``channels_loaded(list[str])``; ``busy_changed(bool)`` a start or
     stop is in flight; ``break_started(AdBreak)``; ``break_updated(AdBreak)`` (ended early);
@@ -67,28 +54,34 @@ class CueController(QObject):
     ) -> None:
         super().__init__(parent)
         self.context = context
-        self.audit = audit or CueAudit()
-        self.options = options or VerifyOptions()
-        self._tasks = TaskSet()
-        self._pending: dict[tuple, _Pending] = {}
+        self.desk = CueDesk(context, audit, options)
+        self._ops = Operations(self.error.emit)
+        self._pending: dict[CueIntent, PendingIntent] = {}
         self._breaks: dict[str, AdBreak] = {}
-        self._audit_rows: dict[int, int] = {}  # event id → audit row of its start
         self._verifying: set[str] = set()  # channels whose break is being verified
         self.channels: list[str] = []
         self.last_verification: Verification | None = None
+
+    @property
+    def audit(self) -> CueAudit:
+        return self.desk.audit
+
+    @property
+    def options(self) -> VerifyOptions:
+        return self.desk.options
 
     # -- what the view shows ---------------------------------------------------------------
 
     @property
     def available(self) -> bool:
-        return getattr(self.context, "cues", None) is not None
+        return self.context.cues is not None
 
     @property
     def problem(self) -> str:
         """Why the cue service is not available (empty when it is)."""
         if self.available:
             return ""
-        return getattr(self.context, "cues_problem", "") or "This profile has no cue service."
+        return self.context.cues_problem or "This profile has no cue service."
 
     @property
     def profile_name(self) -> str:
@@ -112,19 +105,12 @@ class CueController(QObject):
         if not self.available:
             self.error.emit(self.problem)
             return
-        if self.context.profile.channels:
-            self.channels = list(self.context.profile.channels)
-            self.channels_loaded.emit(self.channels)
-            return
-        self._tasks.spawn(self._load_channels())
+        self._ops.run(self.desk.channels(), success=self._channels_loaded,
+                      what="No channel list")
 
-    async def _load_channels(self) -> None:
-        try:
-            self.channels = list(await self.context.cues.channels())
-        except ServiceError as exc:
-            self.error.emit(f"No channel list: {describe(exc)}")
-            return
-        self.channels_loaded.emit(self.channels)
+    def _channels_loaded(self, channels: list[str]) -> None:
+        self.channels = channels
+        self.channels_loaded.emit(channels)
 
     # -- start / stop ----------------------------------------------------------------------
 
@@ -133,93 +119,80 @@ class CueController(QObject):
         it is in flight is ignored; after an unsure failure (timeout, 5xx) it is re-sent
         with the same idempotency key, so at most one break starts. Returns whether a
         request was sent."""
-        if not self.available:
-            self.error.emit(self.problem)
-            return False
-        return self._send(("start", channel, float(duration)))
+        return self._send(CueIntent(CueAction.START, channel, float(duration)))
 
     def stop_break(self, channel: str) -> bool:
         """End the channel's break now (same double-send protection as ``start_break``)."""
+        return self._send(CueIntent(CueAction.STOP, channel))
+
+    def _send(self, intent: CueIntent) -> bool:
         if not self.available:
             self.error.emit(self.problem)
             return False
-        return self._send(("stop", channel))
-
-    def _send(self, intent: tuple) -> bool:
-        pending = self._pending.get(intent)
-        if pending is not None and pending.in_flight:
+        pending = self._pending.setdefault(intent, PendingIntent())
+        if pending.in_flight:
             return False
-        if pending is None:
-            pending = self._pending[intent] = _Pending(new_idempotency_key())
         pending.in_flight = True
         self.busy_changed.emit(True)
-        self._tasks.spawn(self._run(intent, pending))
+        if intent.action is CueAction.START:
+            self.status.emit(f"Starting {intent.describe()}…")
+        else:
+            self.status.emit(f"Ending {intent.describe()}…")
+        self._ops.run(
+            self._with_audit(self.desk.send(intent, pending.key)),
+            success=lambda answer: self._answered(pending, *answer),
+            failure=lambda exc: self._refused(intent, pending, exc),
+        )
         return True
 
-    async def _run(self, intent: tuple, pending: _Pending) -> None:
-        action, channel = intent[0], intent[1]
-        duration = intent[2] if action == "start" else None
-        client = self.context.cues
-        try:
-            if action == "start":
-                self.status.emit(f"Starting a {duration:g} s break on {channel}…")
-                result = await client.start(channel, duration, idempotency_key=pending.key)
-            else:
-                self.status.emit(f"Ending the break on {channel}…")
-                result = await client.stop(channel, idempotency_key=pending.key)
-        except ServiceError as exc:
-            if isinstance(exc, DEFINITIVE):
-                self._pending.pop(intent, None)
-            await self._record(channel, action, duration, None, pending.key, f"refused: {exc}")
-            self.error.emit(describe(exc))
-            return
-        finally:
-            pending.in_flight = False
-            self.busy_changed.emit(self.busy)
-        self._pending.pop(intent, None)
-        outcome = "replayed" if result.replayed else "accepted"
-        row = await self._record(
-            channel, action, duration, result.ad_break.event_id, pending.key, outcome
-        )
-        if action == "start":
-            self._started(channel, result, row)
+    async def _with_audit(self, work):
+        """``work``'s result and the audit entries read after it (one operation, so the
+        table shows a cue's row before the signals about it)."""
+        result = await work
+        return result, await asyncio.to_thread(self.audit.entries, AUDIT_ROWS)
+
+    def _settled(self, pending: PendingIntent) -> None:
+        pending.in_flight = False
+        self.busy_changed.emit(self.busy)
+
+    def _refused(self, intent: CueIntent, pending: PendingIntent, exc: BaseException) -> None:
+        if isinstance(exc, DEFINITIVE):
+            self._pending.pop(intent, None)
+        self._settled(pending)
+        self.reload_audit()
+        self.error.emit(failure_sentence(exc))
+
+    def _answered(self, pending: PendingIntent, sent: SentCue, entries: list) -> None:
+        self._pending.pop(sent.intent, None)
+        self._settled(pending)
+        self.audit_loaded.emit(entries)
+        if sent.intent.action is CueAction.START:
+            self._started(sent)
         else:
-            self._stopped(channel, result)
+            self._stopped(sent)
 
-    async def _record(self, channel, action, duration, event_id, key, outcome) -> int:
-        row = await asyncio.to_thread(
-            functools.partial(
-                self.audit.record, profile=self.profile_name, channel=channel, action=action,
-                duration=duration, event_id=event_id, idempotency_key=key, outcome=outcome,
-            )
-        )  # fmt: skip
-        await self._load_audit()
-        return row
-
-    def _started(self, channel: str, result: CueResult, row: int) -> None:
-        ad_break = result.ad_break
-        if result.replayed and self._breaks.get(channel, None) == ad_break:
+    def _started(self, sent: SentCue) -> None:
+        channel, ad_break = sent.intent.channel, sent.result.ad_break
+        if sent.result.replayed and self._breaks.get(channel) == ad_break:
             self.status.emit(f"Break {ad_break.event_id} was already started (same request).")
             return
         self._breaks[channel] = ad_break
-        self._audit_rows[ad_break.event_id] = row
         self.break_started.emit(ad_break)
         self.status.emit(
             f"Break {ad_break.event_id} on {channel}: {ad_break.duration:g} s from "
             f"{ad_break.start_time:%H:%M:%S} UTC; verifying every variant…"
         )
-        self._tasks.spawn(self._verify(channel, result))
+        self._verify(sent)
 
-    def _stopped(self, channel: str, result: CueResult) -> None:
-        self._breaks[channel] = result.ad_break
+    def _stopped(self, sent: SentCue) -> None:
+        channel, ad_break = sent.intent.channel, sent.result.ad_break
+        self._breaks[channel] = ad_break
         if channel in self._verifying:
-            self.break_updated.emit(result.ad_break)
+            self.break_updated.emit(ad_break)
         else:  # a break started elsewhere (CLI, another console): verify its return
-            self.break_started.emit(result.ad_break)
-            self._tasks.spawn(self._verify(channel, result))
-        self.status.emit(
-            f"Break {result.ad_break.event_id} ends at {result.ad_break.end_time:%H:%M:%S} UTC."
-        )
+            self.break_started.emit(ad_break)
+            self._verify(sent)
+        self.status.emit(f"Break {ad_break.event_id} ends at {ad_break.end_time:%H:%M:%S} UTC.")
 
     def _planned_end(self, channel: str, fallback: datetime):
         def planned() -> datetime:
@@ -228,28 +201,29 @@ class CueController(QObject):
 
         return planned
 
-    async def _verify(self, channel: str, result: CueResult) -> None:
-        ad_break = result.ad_break
-        started = time.monotonic()
+    def _verify(self, sent: SentCue) -> None:
+        channel = sent.intent.channel
         self._verifying.add(channel)
-        try:
-            verification = await verify_break(
-                self.context.cues.master_url(channel),
-                ad_break,
-                answered_at=result.answered_at,
-                options=self.options,
-                planned_end=self._planned_end(channel, ad_break.end_time),
-                on_update=self.variant_updated.emit,
-            )
-        finally:
-            self._verifying.discard(channel)
+        started = time.monotonic()
+        task = self._ops.run(
+            self._with_audit(
+                self.desk.verify(
+                    sent,
+                    planned_end=self._planned_end(channel, sent.result.ad_break.end_time),
+                    on_update=self.variant_updated.emit,
+                )
+            ),
+            success=lambda answer: self._verified(sent, *answer, started),
+            what=f"Verifying break {sent.result.ad_break.event_id}",
+        )
+        task.add_done_callback(lambda _t: self._verifying.discard(channel))
+
+    def _verified(
+        self, sent: SentCue, verification: Verification, entries: list, started: float
+    ) -> None:
+        ad_break, channel = sent.result.ad_break, sent.intent.channel
         self.last_verification = verification
-        row = self._audit_rows.pop(ad_break.event_id, None)
-        if row is not None:
-            await asyncio.to_thread(
-                self.audit.set_verification, row, verification.ok, verification.summary()
-            )
-            await self._load_audit()
+        self.audit_loaded.emit(entries)
         self.verification_finished.emit(verification)
         word = "verified" if verification.ok else "NOT verified"
         self.status.emit(
@@ -270,33 +244,26 @@ class CueController(QObject):
         if not self.available:
             self.error.emit(self.problem)
             return
-        url = self.context.cues.master_url(channel)
+        url = self.desk.master_url(channel)
         self.preview_ready.emit(multivariant_source(f"Live: {channel}", url, live=True))
 
     def reload_audit(self) -> None:
         """Read the newest ``AUDIT_ROWS`` entries in a worker thread; emits ``audit_loaded``."""
-        self._tasks.spawn(self._load_audit())
-
-    async def _load_audit(self) -> None:
-        try:
-            entries = await asyncio.to_thread(self.audit.entries, AUDIT_ROWS)
-        except sqlite3.Error as exc:
-            self.error.emit(f"The cue audit log {self.audit.path} cannot be read: {exc}")
-            return
-        self.audit_loaded.emit(entries)
+        self._ops.run(
+            asyncio.to_thread(self.audit.entries, AUDIT_ROWS),
+            success=self.audit_loaded.emit,
+            what=f"The cue audit log {self.audit.path} cannot be read",
+        )
 
     def export_audit(self, path: str) -> None:
         """Write the audit log as CSV to ``path`` in a worker thread; the status line then
         gives the count, or ``error`` says why it failed."""
-        self._tasks.spawn(self._export_audit(Path(path)))
-
-    async def _export_audit(self, path: Path) -> None:
-        try:
-            count = await asyncio.to_thread(self.audit.export_csv, path)
-        except (OSError, sqlite3.Error) as exc:
-            self.error.emit(describe(exc) if isinstance(exc, OSError) else str(exc))
-            return
-        self.status.emit(f"{count} audit {'entry' if count == 1 else 'entries'} written to {path}")
+        self._ops.run(
+            asyncio.to_thread(self.audit.export_csv, Path(path)),
+            success=lambda count: self.status.emit(
+                f"{count} audit {'entry' if count == 1 else 'entries'} written to {path}"
+            ),
+        )
 
     def shutdown(self) -> None:
-        self._tasks.cancel_all()
+        self._ops.cancel_all()

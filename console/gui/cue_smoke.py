@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import asyncio
 
-from console.gui.app import build_console, make_application
+from console.gui.app import make_application
+from console.gui.composition import build_console
 from console.gui.smoke import SmokeFailure, wait_for
 
 BREAK_SECONDS = 20

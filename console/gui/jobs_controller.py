@@ -8,7 +8,7 @@ import asyncio
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from console.gui.task_set import TaskSet
+from console.gui.operation import Operations
 from services.job_reporting import Operation
 from services.jobs.model import JobRecord, JobState
 from services.jobs.runner import JobRunner
@@ -32,12 +32,14 @@ class JobsController(QObject):
       first, this session's jobs with their live progress.
     - ``log_loaded(str, list)``: a job id and its kept log lines (oldest first), as
       ``load_log`` asked for.
+    - ``error(str)``: the history could not be read (a sentence).
     """
 
     job_changed = Signal(object)
     log_line = Signal(str, str)
     history_loaded = Signal(list)
     log_loaded = Signal(str, list)
+    error = Signal(str)
 
     def __init__(self, runner: JobRunner, parent: QObject | None = None, *,
                  interval_ms: int = EMIT_INTERVAL_MS) -> None:
@@ -49,7 +51,7 @@ class JobsController(QObject):
         self._timer = QTimer(self, interval=interval_ms)
         self._timer.timeout.connect(self.flush)
         self._unsubscribe = runner.subscribe(self._on_change, self._on_log)
-        self._tasks = TaskSet()
+        self._ops = Operations(self.error.emit)
 
     def submit(self, kind: str, target: str, title: str, operation: Operation, *,
                profile: str = "") -> JobRecord:
@@ -66,11 +68,11 @@ class JobsController(QObject):
 
     def load_history(self, limit: int = 200) -> None:
         """Read the newest ``limit`` jobs in a worker thread; emits ``history_loaded``."""
-        self._tasks.spawn(self._load_history(limit))
-
-    async def _load_history(self, limit: int) -> None:
-        stored = await asyncio.to_thread(self.runner.store.history, limit)
-        self.history_loaded.emit(self.runner.with_live_progress(stored))
+        self._ops.run(
+            asyncio.to_thread(self.runner.store.history, limit),
+            success=lambda stored: self.history_loaded.emit(self.runner.with_live_progress(stored)),
+            what="Reading the job history",
+        )
 
     def load_log(self, job_id: str) -> None:
         """Emit ``log_loaded`` with the job's log: at once for an active job (from memory),
@@ -79,11 +81,11 @@ class JobsController(QObject):
         if live is not None:
             self.log_loaded.emit(job_id, live)
         else:
-            self._tasks.spawn(self._load_log(job_id))
-
-    async def _load_log(self, job_id: str) -> None:
-        lines = await asyncio.to_thread(self.runner.store.log_lines, job_id)
-        self.log_loaded.emit(job_id, lines)
+            self._ops.run(
+                asyncio.to_thread(self.runner.store.log_lines, job_id),
+                success=lambda lines: self.log_loaded.emit(job_id, lines),
+                what=f"Reading the log of job {job_id}",
+            )
 
     def get(self, job_id: str) -> JobRecord | None:
         return self.runner.get(job_id)
@@ -106,7 +108,7 @@ class JobsController(QObject):
     def shutdown(self) -> None:
         """Stop listening to the runner (it keeps running; close it separately)."""
         self._unsubscribe()
-        self._tasks.cancel_all()
+        self._ops.cancel_all()
         self._timer.stop()
         self._pending.clear()
         self._pending_logs.clear()

@@ -20,7 +20,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QWidget
 
-from console.gui.app import build_console, make_application, start_gui_loop
+from console.gui.app import make_application, start_gui_loop
+from console.gui.composition import build_console
 from services.catalog import GameState
 from services.errors import describe
 

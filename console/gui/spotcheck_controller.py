@@ -10,9 +10,9 @@ from PySide6.QtCore import QObject, Signal
 
 from console.context import AppContext
 from console.gui.jobs_controller import JobsController
+from console.gui.operation import Operations
 from console.ops.spotcheck import KIND, SpotcheckJobs, new_seed, sample_games
 from services.catalog import GameSummary
-from services.errors import ServiceError, describe
 from services.jobs.model import JobRecord, JobState
 from services.spotcheck.report import read_report
 
@@ -37,7 +37,7 @@ class SpotcheckController(QObject):
         self.context = context
         self.jobs = jobs
         self.spotchecks = SpotcheckJobs(context)
-        self._loading: set[asyncio.Task] = set()
+        self._ops = Operations(self.error.emit)
 
     def submit(self, games: list[GameSummary], sample: int = 0) -> list[JobRecord]:
         """One job per game; with ``sample`` > 0, a random sample of that many of the v1.5
@@ -62,14 +62,11 @@ class SpotcheckController(QObject):
         if not has_report(record):
             self.status.emit(f"Job {record.id} has no spot-check report.")
             return
-        task = asyncio.ensure_future(self._load(record.id, Path(record.result["report"])))
-        self._loading.add(task)
-        task.add_done_callback(self._loading.discard)
+        self._ops.run(
+            asyncio.to_thread(read_report, Path(record.result["report"])),
+            success=lambda games: self.report_loaded.emit(record.id, games),
+        )
 
-    async def _load(self, job_id: str, path: Path) -> None:
-        try:
-            games = await asyncio.to_thread(read_report, path)
-        except ServiceError as exc:
-            self.error.emit(describe(exc))
-            return
-        self.report_loaded.emit(job_id, games)
+    def shutdown(self) -> None:
+        """Stop reading reports (the jobs themselves belong to the jobs model)."""
+        self._ops.cancel_all()

@@ -38,7 +38,8 @@ from dataclasses import dataclass, field
 import pytest
 from PySide6.QtCore import QObject, Qt, QTimer
 
-from console.gui.app import build_console, make_application
+from console.gui.app import make_application
+from console.gui.composition import build_console
 from tests.benchmarks.conftest import EventTimes, TimedApplication, percentile, spin_until
 from tests.gui_support import make_profile, run_task
 

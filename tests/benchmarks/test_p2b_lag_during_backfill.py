@@ -6,7 +6,7 @@ The real console (``build_console`` on a profile for a small bucket holding the 
 Jobs panel shows the progress, the catalog re-reads the game when it ends) while the player
 plays the other game's v1 rendition. The lag probe of P2 (a 10 ms precise timer, lateness
 recorded) runs from the submit to the job's end. The encoder (ffmpeg, all cores) runs at
-a lower CPU priority (``services.child_process.TOOL_NICENESS``); uploads and hashing run
+a lower CPU priority (``services.media_tools.runner.TOOL_NICENESS``); uploads and hashing run
 in worker threads.
 
 Goal: max lateness < 50 ms, as P2.
@@ -18,7 +18,8 @@ import time
 
 import pytest
 
-from console.gui.app import build_console, make_application
+from console.gui.app import make_application
+from console.gui.composition import build_console
 from console.ops.backfill import BackfillPlan
 from services.catalog import GameSummary
 from services.jobs.model import JobState
