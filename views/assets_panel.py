@@ -3,7 +3,9 @@ confirmed bulk retry. It receives the assets controller and only connects to its
 
 from __future__ import annotations
 
-from PySide6.QtCore import QModelIndex, Qt, QTimer
+from typing import Protocol
+
+from PySide6.QtCore import QModelIndex, Qt, QTimer, SignalInstance
 from PySide6.QtCore import Signal as QtSignal
 from PySide6.QtGui import QColor, QGuiApplication
 from PySide6.QtWidgets import (
@@ -130,12 +132,32 @@ class AssetTableModel(RowTableModel):
         self.layoutChanged.emit()
 
 
+class AssetsFeed(Protocol):
+    """What the Failed assets panel shows and asks of
+    (``console.gui.assets_controller.AssetsController``): pages of ``Asset`` rows
+    (``page_loaded(list, bool)``: a page and whether more exist), newer versions of rows
+    (``asset_updated``), and the calls ``load(filter)``, ``fetch_more()``, ``retry(ids)``.
+    ``available``/``problem`` say whether the profile has an assets API and why not;
+    ``target_label`` names where a retry would go (for the confirmation)."""
+
+    listing_started: SignalInstance
+    page_loaded: SignalInstance
+    asset_updated: SignalInstance
+    available: bool
+    problem: str
+    target_label: str
+
+    def load(self, asset_filter: AssetFilter | None = None) -> None: ...
+    def fetch_more(self) -> None: ...
+    def retry(self, post_ids: list[str]) -> None: ...
+
+
 class AssetsPanel(QWidget):
     """Filters + table + retry. Emits ``asset_selected(str)`` (post id)."""
 
     asset_selected = QtSignal(str)
 
-    def __init__(self, controller, parent: QWidget | None = None) -> None:
+    def __init__(self, controller: AssetsFeed, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.controller = controller
         self.model = AssetTableModel(self)
@@ -268,7 +290,7 @@ class AssetsPanel(QWidget):
                  for a in assets[:30]]
         if len(assets) > 30:
             lines.append(f"… and {len(assets) - 30} more")
-        text = f"Retry {len(assets)} asset(s) on {self.controller.context.title}?"
+        text = f"Retry {len(assets)} asset(s) on {self.controller.target_label}?"
         if not_retryable:
             text += (f"\n{len(not_retryable)} are not 'failed' as last loaded: the server "
                      "will refuse them (409) unless they failed again meanwhile.")

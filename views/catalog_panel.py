@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from operator import attrgetter
+from typing import Protocol
 
 from PySide6.QtCore import (
     QModelIndex,
     Qt,
     QTimer,
     Signal,
+    SignalInstance,
 )
 from PySide6.QtGui import QColor, QGuiApplication, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
@@ -200,6 +202,18 @@ _SORT_KEYS = (
 )
 
 
+class CatalogFeed(Protocol):
+    """What the catalog panel shows (``console.gui.catalog_controller.CatalogController``):
+    ``listing_started()``, ``games_added(list[GameSummary])`` a listing page not probed yet,
+    ``games_probed(list[GameSummary])`` a batch with meta and state, ``game_probed(GameSummary)``
+    one game re-read."""
+
+    listing_started: SignalInstance
+    games_added: SignalInstance
+    games_probed: SignalInstance
+    game_probed: SignalInstance
+
+
 class CatalogPanel(QWidget):
     """Filter bar + table. Emits ``game_selected(str)`` (game id), ``refresh_requested`` and
     ``backfill_requested(list, bool)``.
@@ -216,7 +230,7 @@ class CatalogPanel(QWidget):
     """``(games, explicit)``: GameSummary rows to backfill; ``explicit`` when the operator
     picked that game (else it is every shown game, filtered by the batch rule)."""
 
-    def __init__(self, controller, parent: QWidget | None = None) -> None:
+    def __init__(self, controller: CatalogFeed, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.model = GameTableModel(self)
 

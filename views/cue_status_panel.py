@@ -5,8 +5,9 @@ returned / verified / stale), from the cue controller's signals."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Protocol
 
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import QTimer, SignalInstance
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QHeaderView,
@@ -38,10 +39,22 @@ PHASE_COLOUR = {
 }
 
 
+class CueProgressFeed(Protocol):
+    """The live verification the status panel follows
+    (``console.gui.cue_controller.CueController``): ``break_started(AdBreak)``,
+    ``break_updated(AdBreak)``, ``variant_updated(VariantReport)``,
+    ``verification_finished(Verification)``."""
+
+    break_started: SignalInstance
+    break_updated: SignalInstance
+    variant_updated: SignalInstance
+    verification_finished: SignalInstance
+
+
 class CueStatusPanel(QWidget):
     """Shows the break the controller started and its per-variant verification."""
 
-    def __init__(self, controller, parent: QWidget | None = None) -> None:
+    def __init__(self, controller: CueProgressFeed, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.controller = controller
         self.ad_break = None

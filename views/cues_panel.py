@@ -4,7 +4,9 @@ controller and only connects to its signals."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+from typing import Protocol
+
+from PySide6.QtCore import Qt, SignalInstance
 from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
@@ -29,10 +31,31 @@ AUDIT_COLUMNS = ("Time (UTC)", "Channel", "Action", "Dur.", "Event", "Verified",
 VERIFIED_COLUMN = 5
 
 
+class CueDeskFeed(Protocol):
+    """What the Cues panel shows and asks of (``console.gui.cue_controller.CueController``):
+    channels, the busy flag, the audit log, and the calls that start, stop, preview and
+    export. Durations are in seconds."""
+
+    channels_loaded: SignalInstance
+    busy_changed: SignalInstance
+    audit_loaded: SignalInstance
+    available: bool
+    problem: str
+    busy: bool
+    is_demo: bool
+    profile_name: str
+
+    def start_break(self, channel: str, duration: float) -> bool: ...
+    def stop_break(self, channel: str) -> bool: ...
+    def preview(self, channel: str) -> None: ...
+    def reload_audit(self) -> None: ...
+    def export_audit(self, path: str) -> None: ...
+
+
 class CuesPanel(QWidget):
     """Controls and audit log of manual ad breaks over a ``CueController``."""
 
-    def __init__(self, controller, parent: QWidget | None = None) -> None:
+    def __init__(self, controller: CueDeskFeed, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.controller = controller
         self.channel_box = QComboBox()

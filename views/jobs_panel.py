@@ -4,7 +4,9 @@ selected job. It receives the ``JobsController`` and only connects to its signal
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, QTimer
+from typing import Protocol
+
+from PySide6.QtCore import Qt, QTimer, SignalInstance
 from PySide6.QtCore import Signal as QtSignal
 from PySide6.QtGui import QAction, QFontDatabase, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (
@@ -45,6 +47,22 @@ LOG_VIEW_LINES = 5000
 HISTORY_LIMIT = 500
 
 
+class JobsFeed(Protocol):
+    """What the Jobs panel shows and asks of (``console.gui.jobs_controller.JobsController``):
+    ``job_changed(JobRecord)``, ``log_line(job_id, lines)``, ``history_loaded(list)``,
+    ``log_loaded(job_id, lines)``; the calls ``cancel(job_id) -> bool``,
+    ``load_history(limit)``, ``load_log(job_id)``."""
+
+    job_changed: SignalInstance
+    log_line: SignalInstance
+    history_loaded: SignalInstance
+    log_loaded: SignalInstance
+
+    def cancel(self, job_id: str) -> bool: ...
+    def load_history(self, limit: int = 200) -> None: ...
+    def load_log(self, job_id: str) -> None: ...
+
+
 class JobsPanel(QWidget):
     """Toolbar + jobs table + log. Emits ``open_target(str)`` (the job's target, a game
     id) when the operator asks to open it; the main window connects it to the catalog.
@@ -56,7 +74,7 @@ class JobsPanel(QWidget):
     """The target (game id) of the one job the operator selected, to show its detail."""
     open_report = QtSignal(object)
 
-    def __init__(self, controller, parent: QWidget | None = None) -> None:
+    def __init__(self, controller: JobsFeed, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.controller = controller
         self.model = JobsTableModel(self)

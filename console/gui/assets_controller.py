@@ -59,6 +59,12 @@ class AssetsController(QObject):
         return getattr(self.context, "assets", None) is not None
 
     @property
+    def target_label(self) -> str:
+        """Where the assets live, for confirmations: ``DEMO (embedded local stack)`` or the
+        profile name."""
+        return self.context.title
+
+    @property
     def problem(self) -> str:
         """Why the assets API is not available (empty when it is)."""
         if self.available:
