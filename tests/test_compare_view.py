@@ -243,3 +243,55 @@ def test_parse_metrics_reads_inf_and_rejects_garbage() -> None:
 
     with pytest.raises(MediaError):
         parse_metrics("Error opening input files")
+
+
+def test_the_source_side_is_the_catalogs_source_by_the_layout_rule(qtbot) -> None:
+    """Compare opens the source the catalog found (``GameDetail.source_key``, the rule the
+    spot-check uses, ``source_prefix`` form included) and reads the typed ledger's rate."""
+    from dataclasses import replace
+    from types import SimpleNamespace
+
+    from console.gui.compare_controller import _frame_rate, comparable_names
+    from services.catalog import GameDetail, GameSummary
+    from services.errors import NotFound
+    from tests.test_catalog import ledger_for
+
+    game = GameDetail(GameSummary("g"), (), (), "", None, source_key="mezzanine/g.mov")
+    assert comparable_names(game) == ["source"]
+    assert comparable_names(replace(game, source_key=None)) == []
+    catalog = SimpleNamespace(source_prefix="mezzanine/")
+    controller = CompareController(catalog, lambda key: f"http://gw/{key}")  # type: ignore[arg-type]
+    assert controller._source(game, "source").url == "http://gw/mezzanine/g.mov"
+    with pytest.raises(NotFound, match=r"no source object \(games/g/source\.\* or mezzanine/g\.\*"):
+        controller._source(replace(game, source_key=None), "source")
+    assert _frame_rate(game) is None
+    assert _frame_rate(replace(game, ledger=ledger_for("g"))) == 24.0
+
+
+def test_the_key_help_is_generated_from_the_compare_key_table(view) -> None:
+    from PySide6.QtWidgets import QLabel
+
+    from player.compare_keys import COMPARE_KEY_BINDINGS, COMPARE_KEYS
+    from views.compare_view import KEY_HELP
+
+    assert KEY_HELP == (
+        "Space/P play/pause · L frame-locked play · ,/. frame back/forward · ←/→ 5 s · "
+        "↑/↓ 60 s · Shift+←/→ 1 s exact · Home start · W wipe · S side by side · "
+        "D difference · A/B show one side · Tab/T swap A/B · +/− zoom · 0 fit · M PSNR/SSIM · "
+        "drag: split (wipe) or pan · wheel: zoom"
+    )
+    assert any(label.text() == KEY_HELP for label in view.findChildren(QLabel))
+    # Every binding runs something: a relative seek carries its seconds, the rest a handler.
+    handled = set(view._key_actions)
+    assert {b.action for b in COMPARE_KEY_BINDINGS if b.seconds is None} <= handled
+    no_mods, shift = Qt.KeyboardModifier.NoModifier, Qt.KeyboardModifier.ShiftModifier
+    assert COMPARE_KEYS.binding_for(Qt.Key.Key_W, shift).action == "mode_wipe"  # W or w
+    assert COMPARE_KEYS.binding_for(Qt.Key.Key_Equal, no_mods).action == "zoom_in"
+    assert COMPARE_KEYS.binding_for(Qt.Key.Key_I, no_mods) is None  # no stats overlay here
+    # A held key repeats zoom but does not toggle play again and again.
+    held = QKeyEvent(QEvent.Type.KeyPress, Qt.Key.Key_Plus, no_mods, "+", True)
+    assert view.handle_key(held) and view.canvas.zoom == pytest.approx(1.5)
+    view.canvas.reset_view()
+    playing = view.pair.playing
+    assert view.handle_key(QKeyEvent(QEvent.Type.KeyPress, Qt.Key.Key_Space, no_mods, " ", True))
+    assert view.pair.playing == playing

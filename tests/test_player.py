@@ -398,3 +398,31 @@ def test_i_toggles_stats_and_unbound_keys_pass(qtbot) -> None:
     assert action_for_key(Qt.Key.Key_X, Qt.KeyboardModifier.NoModifier) is None
     assert perform(fake, "toggle_stats") is False  # type: ignore[arg-type]
     assert {b.action for b in KEY_BINDINGS} >= {"toggle_pause", "toggle_stats", "seek_start"}
+
+
+def test_every_binding_has_a_unique_trigger_and_shows_in_the_help_line() -> None:
+    from player.keys import CLIP_KEY_BINDINGS, PLAYER_KEYS, KeyBinding, KeyMap, help_line, press
+    from views.player_panel import CLIP_KEY_HELP, KEY_HELP
+
+    assert KEY_HELP == (
+        "Space/P play/pause · ,/. frame back/forward · ←/→ 5 s · ↑/↓ 60 s · "
+        "Shift+←/→ 1 s exact · Home start · I stats"
+    )
+    assert CLIP_KEY_HELP == " · [/] clip in/out"
+    for binding in (*KEY_BINDINGS, *CLIP_KEY_BINDINGS):
+        assert binding.hint in KEY_HELP + CLIP_KEY_HELP and binding.description
+    for binding in KEY_BINDINGS:  # the table is the key map: each trigger runs its action
+        for key, shift in binding.triggers:
+            mods = Qt.KeyboardModifier.ShiftModifier if shift else Qt.KeyboardModifier.NoModifier
+            assert action_for_key(key, mods) == binding.action
+    assert PLAYER_KEYS.binding("seek_back_60").seconds == -60.0
+    # A binding added to a table shows in the help with no second edit...
+    extra = KeyBinding("F", "fullscreen", "Full screen", "F", "full screen",
+                       (press(Qt.Key.Key_F),))  # fmt: skip
+    assert help_line((*KEY_BINDINGS, extra)) == KEY_HELP + " · F full screen"
+    assert KeyMap((*KEY_BINDINGS, extra)).binding_for(Qt.Key.Key_F, Qt.KeyboardModifier.NoModifier)
+    # ...and a key bound twice is refused.
+    clash = KeyBinding("Space", "other", "Other", "Space", "other",
+                       (press(Qt.Key.Key_Space, None),))  # fmt: skip
+    with pytest.raises(ValueError, match="already bound"):
+        KeyMap((*KEY_BINDINGS, clash))

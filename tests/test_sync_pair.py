@@ -157,9 +157,34 @@ def test_frame_locked_playback_stops_at_the_end_in_lockstep(qtbot, pair, compare
     _load(qtbot, pair, compared_game, "720p", "v1")
     last = round(pair.duration * FPS) - 1
     _wait_synced(qtbot, pair, lambda: pair.seek_frame(last - 5))
-    with qtbot.waitSignal(pair.playing_changed, timeout=20_000,
-                          check_params_cb=lambda playing: not playing):
+    with qtbot.waitSignal(
+        pair.playing_changed, timeout=20_000, check_params_cb=lambda playing: not playing
+    ):
         pair.play()
     qtbot.waitUntil(lambda: not pair.busy, timeout=15_000)
     a, b = pair.state(0), pair.state(1)
     assert a.frame == b.frame and a.frame >= last - 1
+
+
+def test_shutdown_stops_every_timer_of_the_pair_even_while_playing(qtbot, compared_game) -> None:
+    from PySide6.QtCore import QTimer
+
+    pair = SyncedPair(media_cache_bytes=SMALL_CACHE)
+    try:
+        _load(qtbot, pair, compared_game, "720p", "360p", frame=10)
+        shown: list[float] = []
+        pair.locked_frame.connect(shown.append)
+        pair.play()  # frame-locked: the lock-step timer runs
+        qtbot.waitUntil(lambda: len(shown) >= 3, timeout=20_000)
+        timers = pair.findChildren(QTimer)
+        assert any(timer.isActive() for timer in timers)
+    finally:
+        pair.shutdown()
+    assert [t for t in timers if t.isActive()] == []  # the pair's and its players' timers
+    assert not pair.playing and not pair.busy
+    count = len(shown)
+    qtbot.wait(200)  # a running timer would keep stepping (and polling dead players)
+    assert len(shown) == count
+    pair.play()  # commands after shutdown are no-ops
+    pair.step(1)
+    assert not pair.playing

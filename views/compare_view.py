@@ -9,6 +9,8 @@ controller writes the files).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QFontDatabase, QKeyEvent
 from PySide6.QtWidgets import (
@@ -27,26 +29,16 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from player.compare_keys import COMPARE_KEY_BINDINGS, COMPARE_KEYS, COMPARE_MOUSE_HELP
+from player.keys import help_line
 from views.compare_canvas import CompareCanvas, CompareMode
 from views.frame_compose import DIFFERENCE_GAINS
 from views.tool_button import tool_button
 
 SLIDER_STEPS = 10_000
 ZOOM_STEP = 1.5
-KEY_HELP = (
-    "Space play/pause · L frame-locked play · , . frame back/forward · ←/→ 5 s · "
-    "Shift+←/→ 1 s · ↑/↓ 60 s · "
-    "W wipe · S side by side · D difference · A / B show one side · Tab swap A/B · "
-    "+/− zoom · 0 fit · M PSNR/SSIM · drag: split (wipe) or pan · wheel: zoom"
-)
-_SEEKS = {  # (key, shift) -> seconds
-    (Qt.Key.Key_Left, False): -5.0,
-    (Qt.Key.Key_Right, False): 5.0,
-    (Qt.Key.Key_Left, True): -1.0,
-    (Qt.Key.Key_Right, True): 1.0,
-    (Qt.Key.Key_Up, False): 60.0,
-    (Qt.Key.Key_Down, False): -60.0,
-}
+#: The one-line key help, generated from ``player.compare_keys``.
+KEY_HELP = help_line(COMPARE_KEY_BINDINGS, COMPARE_MOUSE_HELP)
 
 
 def side_text(name: str, state) -> str:
@@ -153,9 +145,7 @@ class CompareView(QWidget):
             self.gain.addItem(f"×{gain}", gain)
         self.gain.setCurrentIndex(DIFFERENCE_GAINS.index(4))
         self.gain.setToolTip("Amplification of the difference picture")
-        self.gain.currentIndexChanged.connect(
-            lambda i: self.canvas.set_gain(self.gain.itemData(i))
-        )
+        self.gain.currentIndexChanged.connect(lambda i: self.canvas.set_gain(self.gain.itemData(i)))
         self.zoom_label = QLabel("fit")
         self.zoom_label.setFont(mono)
         fit = tool_button("Fit", "Reset zoom and pan (0)", self.canvas.reset_view)
@@ -202,6 +192,7 @@ class CompareView(QWidget):
         self.setWindowTitle("Compare renditions")
 
         # -- wiring
+        self._key_actions = self._bind_key_actions()
         self._frames_dirty = [False, False]
         self._repaint = QTimer(self, singleShot=True, interval=0)
         self._repaint.timeout.connect(self._refresh_frames)
@@ -221,7 +212,6 @@ class CompareView(QWidget):
         controller.exported.connect(
             lambda paths: self.message.setText("Exported " + " and ".join(paths))
         )
-
 
     # ------------------------------------------------------------------ actions
     def set_mode(self, mode: CompareMode) -> None:
@@ -359,55 +349,49 @@ class CompareView(QWidget):
         super().keyPressEvent(event)
 
     def handle_key(self, event: QKeyEvent) -> bool:
-        """Run the binding of ``event`` (see :data:`KEY_HELP`); ``False`` when unbound."""
-        key = event.key()
-        mods = event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier
-        shift = mods == Qt.KeyboardModifier.ShiftModifier
-        if mods not in (Qt.KeyboardModifier.NoModifier, Qt.KeyboardModifier.ShiftModifier):
+        """Run the binding of ``event`` (``player.compare_keys``, see :data:`KEY_HELP`);
+        ``False`` when unbound. Held keys repeat only the bindings marked ``repeat``."""
+        binding = COMPARE_KEYS.binding_for(event.key(), event.modifiers())
+        if binding is None:
             return False
-        text = event.text().lower()
-        pair, canvas = self.pair, self.canvas
-        if key == Qt.Key.Key_Space:
-            if not event.isAutoRepeat():
-                pair.toggle_pause()
-        elif key == Qt.Key.Key_Period:
-            pair.step(1)
-        elif key == Qt.Key.Key_Comma:
-            pair.step(-1)
-        elif (key, shift) in _SEEKS:
-            pair.seek(max(0.0, pair.time + _SEEKS[(key, shift)]))
-        elif key == Qt.Key.Key_Home:
-            pair.seek_frame(0)
-        elif text == "w":
-            self.set_mode(CompareMode.WIPE)
-        elif text == "s":
-            self.set_mode(CompareMode.SIDE_BY_SIDE)
-        elif text == "d":
-            self.set_mode(CompareMode.DIFFERENCE)
-        elif text == "a":
-            self.show_side(0)
-        elif text == "b":
-            self.show_side(1)
-        elif key in (Qt.Key.Key_Tab, Qt.Key.Key_Backtab) or text == "t":
-            self.show_side(1 - canvas.shown_side if canvas.mode == CompareMode.SINGLE else 0)
-        elif text in ("+", "="):
-            canvas.zoom_by(ZOOM_STEP)
-        elif text == "-":
-            canvas.zoom_by(1 / ZOOM_STEP)
-        elif text == "0":
-            canvas.reset_view()
-        elif text == "m":
-            self.measure()
-        elif text == "l":
-            self.set_frame_locked(not self.pair.frame_locked)
+        if event.isAutoRepeat() and not binding.repeat:
+            return True  # held Space must not toggle play again and again
+        if binding.seconds is not None:
+            self.pair.seek(max(0.0, self.pair.time + binding.seconds))
         else:
-            return False
+            self._key_actions[binding.action]()
         return True
+
+    def _swap_sides(self) -> None:
+        """Show the other side in the A/B mode; from another mode, show A alone."""
+        canvas = self.canvas
+        self.show_side(1 - canvas.shown_side if canvas.mode == CompareMode.SINGLE else 0)
+
+    def _bind_key_actions(self) -> dict[str, Callable[[], object]]:
+        """What each action of ``player.compare_keys`` does (relative seeks excepted:
+        their binding carries the seconds)."""
+        pair, canvas = self.pair, self.canvas
+        return {
+            "toggle_pause": pair.toggle_pause,
+            "toggle_frame_locked": lambda: self.set_frame_locked(not pair.frame_locked),
+            "frame_back_step": lambda: pair.step(-1),
+            "frame_step": lambda: pair.step(1),
+            "seek_start": lambda: pair.seek_frame(0),
+            "mode_wipe": lambda: self.set_mode(CompareMode.WIPE),
+            "mode_side_by_side": lambda: self.set_mode(CompareMode.SIDE_BY_SIDE),
+            "mode_difference": lambda: self.set_mode(CompareMode.DIFFERENCE),
+            "show_a": lambda: self.show_side(0),
+            "show_b": lambda: self.show_side(1),
+            "swap_sides": self._swap_sides,
+            "zoom_in": lambda: canvas.zoom_by(ZOOM_STEP),
+            "zoom_out": lambda: canvas.zoom_by(1 / ZOOM_STEP),
+            "zoom_fit": canvas.reset_view,
+            "measure": self.measure,
+        }
 
     def focusNextPrevChild(self, next_child: bool) -> bool:  # noqa: N802 - Qt override
         """Tab swaps A/B while the canvas has the focus instead of moving the focus."""
         if self.canvas.hasFocus() or self.hasFocus():
-            self.show_side(1 - self.canvas.shown_side
-                           if self.canvas.mode == CompareMode.SINGLE else 0)  # fmt: skip
+            self._swap_sides()
             return True
         return super().focusNextPrevChild(next_child)

@@ -21,27 +21,22 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from player.keys import PlayerKeyHandler
+from player.keys import CLIP_KEY_BINDINGS, CLIP_KEYS, KEY_BINDINGS, PlayerKeyHandler, help_line
 from views.formatting import human_duration
 from views.tool_button import tool_button
 
 SLIDER_STEPS = 10_000
-KEY_HELP = (
-    "Space play/pause · , . frame back/forward · ←/→ 5 s · ↑/↓ 60 s · "
-    "Shift+←/→ 1 s exact · Home start · I stats"
-)
-
-
-CLIP_KEY_HELP = " · [ / ] clip in/out"
+#: The one-line key help, generated from ``player.keys`` (the clip keys are appended to
+#: it when the panel has a clip controller).
+KEY_HELP = help_line(KEY_BINDINGS)
+CLIP_KEY_HELP = " · " + help_line(CLIP_KEY_BINDINGS)
 
 
 class PlayerPanel(QWidget):
     """Video + transport. ``player`` is a ``Player``; ``video`` its video widget;
     ``clips`` an optional clip controller (in/out points, clip preview/save/check)."""
 
-    def __init__(
-        self, player, video: QWidget, parent: QWidget | None = None, clips=None
-    ) -> None:
+    def __init__(self, player, video: QWidget, parent: QWidget | None = None, clips=None) -> None:
         super().__init__(parent)
         self.player = player
         self.video = video
@@ -114,7 +109,6 @@ class PlayerPanel(QWidget):
         player.loaded.connect(self._on_loaded)
         player.stats_changed.connect(self._on_stats)
 
-
     def _add_clip_controls(self, transport: QHBoxLayout, layout: QVBoxLayout) -> None:
         clips = self.clips
         mark_in = tool_button("[ In", "Clip in point at the current position ([)",
@@ -167,9 +161,11 @@ class PlayerPanel(QWidget):
         box.open()
 
     def keyPressEvent(self, event) -> None:  # noqa: N802 - Qt override
-        """``[`` / ``]`` set the clip in/out points (other keys: ``player.keys``)."""
-        if self.clips is not None and event.text() in ("[", "]"):
-            mark = self.clips.mark_in if event.text() == "[" else self.clips.mark_out
+        """``[`` / ``]`` set the clip in/out points (``player.keys.CLIP_KEY_BINDINGS``; the
+        player's keys are handled by its ``PlayerKeyHandler``)."""
+        binding = CLIP_KEYS.binding_for(event.key(), event.modifiers())
+        if self.clips is not None and binding is not None:
+            mark = self.clips.mark_in if binding.action == "clip_in" else self.clips.mark_out
             mark(self.player.position)
             return
         super().keyPressEvent(event)
@@ -230,4 +226,3 @@ class PlayerPanel(QWidget):
     def _seek_to_slider(self) -> None:
         self._dragging = False
         self.player.seek_fraction(self.slider.sliderPosition() / SLIDER_STEPS)
-
