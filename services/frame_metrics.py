@@ -1,5 +1,5 @@
 """PSNR and SSIM of one pair of pictures (two PNG files of the same size), measured by
-the pinned ffmpeg (``imageio_ffmpeg``): its ``psnr`` and ``ssim`` filters, the same figures
+the pinned ffmpeg (``services.media_tools``): its ``psnr`` and ``ssim`` filters, the same figures
 a spot-check job computes per frame. No Qt here; the compare controller writes the PNGs.
 
 Identical pictures give ``psnr_db == math.inf`` (ffmpeg prints ``inf``) and ``ssim == 1.0``.
@@ -7,13 +7,14 @@ Identical pictures give ``psnr_db == math.inf`` (ffmpeg prints ``inf``) and ``ss
 
 from __future__ import annotations
 
-import asyncio
 import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from services.errors import MediaError
+from services.media_tools.binaries import ffmpeg_exe
+from services.media_tools.runner import ToolTimeout, run_tool
 
 __all__ = ["FrameMetrics", "measure_frame_pair", "parse_metrics"]
 
@@ -66,29 +67,20 @@ async def measure_frame_pair(
 ) -> FrameMetrics:
     """PSNR/SSIM of ``distorted`` against ``reference`` (two PNGs of the same size).
 
-    ``ffmpeg`` defaults to the pinned binary. Raises ``MediaError`` when ffmpeg fails
-    (e.g. the sizes differ, a file is not a picture) or takes longer than 60 s.
+    ``ffmpeg`` defaults to the pinned binary; it runs through
+    ``services.media_tools.runner`` (niced, stopped when cancelled). Raises ``MediaError``
+    when ffmpeg fails (e.g. the sizes differ, a file is not a picture) or takes longer
+    than 60 s, ``BadConfig`` when the pinned ffmpeg is unavailable.
     """
-    if ffmpeg is None:
-        import imageio_ffmpeg
-
-        ffmpeg = imageio_ffmpeg.get_ffmpeg_exe()
-    process = await asyncio.create_subprocess_exec(
-        ffmpeg, "-hide_banner", "-nostats", "-i", str(reference), "-i", str(distorted),
+    argv = [
+        ffmpeg or ffmpeg_exe(), "-hide_banner", "-nostats",
+        "-i", str(reference), "-i", str(distorted),
         "-filter_complex", _FILTER, "-map", "[p]", "-map", "[s]", "-f", "null", "-",
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
-    )  # fmt: skip
+    ]  # fmt: skip
     try:
-        _, err = await asyncio.wait_for(process.communicate(), _TIMEOUT_S)
-    except TimeoutError as exc:
-        process.kill()
-        await process.wait()
+        result = await run_tool(argv, keep_warnings=None, timeout_s=_TIMEOUT_S)
+    except ToolTimeout as exc:
         raise MediaError("ffmpeg took too long to measure PSNR/SSIM.") from exc
-    except asyncio.CancelledError:
-        process.kill()
-        raise
-    text = err.decode("utf-8", "replace")
-    if process.returncode != 0:
-        last = text.strip().splitlines()[-1:] or ["no output"]
-        raise MediaError(f"ffmpeg could not compare the frames: {last[0]}")
-    return parse_metrics(text)
+    if result.code != 0:
+        raise MediaError(f"ffmpeg could not compare the frames: {result.said('no output')}")
+    return parse_metrics("\n".join(result.warnings))

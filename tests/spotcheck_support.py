@@ -14,9 +14,9 @@ from pathlib import Path
 from services.backfill.ledger import LedgerDocument
 from services.backfill.multivariant import codecs_attribute, measure_bandwidth, multivariant_text
 from services.backfill.upload import RungObject
-from services.ffmpeg_tools import ffmpeg_exe
 from services.hls import parse_playlist
 from services.job_reporting import JobOutcome
+from services.media_tools.binaries import ffmpeg_exe
 from services.spotcheck.checks import GameReport
 from services.spotcheck.game_spotcheck import GameSpotcheck
 from services.spotcheck.report import read_report

@@ -109,7 +109,7 @@ def download_prefix(s3, bucket: str, prefix: str, dest: Path) -> Path:
 
 def ffmpeg(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [seedmod.ffmpeg_exe(), "-hide_banner", "-nostdin", *args],
+        [seedmod.pinned_ffmpeg(), "-hide_banner", "-nostdin", *args],
         capture_output=True,
         text=True,
         timeout=120,

@@ -17,7 +17,9 @@ be carried in fMP4 HLS. Besides the v1 games there is one *partial* game (a real
 rung under ``abr/360p/`` but no multivariant master, no ``master.v1.m3u8``, no ledger) and
 one *broken* game (a segment its playlist references is missing).
 
-Only ``resources/`` is read; the pinned ffmpeg of ``imageio-ffmpeg`` does all the work.
+The games themselves (windows of the clip, leagues, states) are ``console.demo.games``.
+Only ``resources/`` is read; the pinned ffmpeg does all the work, run through
+``services.media_tools.runner.run_sync`` (the seed builds in plain threads).
 """
 
 from __future__ import annotations
@@ -27,7 +29,6 @@ import json
 import logging
 import os
 import shutil
-import subprocess
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -35,7 +36,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from console import paths
+from console.demo.games import DEMO_GAMES, FPS, DemoGame
 from console.demo.state import demo_dir, file_lock, write_json_atomic
+from services.errors import BadConfig
+from services.media_tools import binaries
+from services.media_tools.runner import ToolTimeout, run_sync
 
 log = logging.getLogger(__name__)
 
@@ -45,16 +50,6 @@ SEED_VERSION = 1
 MANIFEST_NAME = "manifest.json"
 OBJECTS_DIR = "objects"
 CLIP_NAME = "bbb_trailer.mp4"
-
-FPS = 24
-"""Frame rate of the shipped clip (frames are counted at this rate in ``DemoGame``)."""
-
-CLIP_FRAMES = 1323
-"""Number of video frames in the shipped clip (55.125 s)."""
-
-CLIP_KEYFRAMES = (0, 250, 339, 589, 769, 864, 900, 988, 1049, 1134, 1248)
-"""Frame numbers of the clip's keyframes: every game window starts on one and ends before one
-(or at the end of the clip), so a ``-c copy`` cut keeps whole GOPs."""
 
 SOURCE_DTS_DELAY_FRAMES = 2
 """The clip's first video DTS is 2 frames before its first PTS (B-frame reordering delay).
@@ -79,91 +74,6 @@ CONTENT_TYPES = {
 
 class SeedError(RuntimeError):
     """Building or loading the demo seed failed; ``str(err)`` says why (with ffmpeg's output)."""
-
-
-@dataclass(frozen=True)
-class DemoGame:
-    """One seeded game.
-
-    ``start_frame``/``end_frame`` delimit the window of the clip (frame numbers at ``FPS``,
-    end exclusive; ``end_frame=None`` means the end of the clip). ``kind`` is ``"v1"``,
-    ``"partial"`` (a 360p rung, v1 master kept) or ``"broken"`` (a referenced segment is
-    missing).
-    """
-
-    id: str
-    title: str
-    league: str
-    date: str  # ISO-8601 date, YYYY-MM-DD
-    home: str
-    away: str
-    start_frame: int = 0
-    end_frame: int | None = None
-    kind: str = "v1"
-
-    @property
-    def prefix(self) -> str:
-        """The bucket prefix of the game, ``games/{id}/``."""
-        return f"games/{self.id}/"
-
-    @property
-    def frames(self) -> int:
-        """Number of video frames in the game's window."""
-        return (self.end_frame or CLIP_FRAMES) - self.start_frame
-
-    @property
-    def duration(self) -> float:
-        """Duration of the window in seconds."""
-        return self.frames / FPS
-
-    def meta(self) -> dict[str, str]:
-        """The ``meta.json`` document: ``{"title", "league", "date", "home", "away"}``."""
-        return {
-            "title": self.title,
-            "league": self.league,
-            "date": self.date,
-            "home": self.home,
-            "away": self.away,
-        }
-
-
-# fmt: off
-DEMO_GAMES: tuple[DemoGame, ...] = (
-    DemoGame(
-        "nfl-2026-w11-kc-buf", "Kansas City Chiefs at Buffalo Bills", "NFL", "2026-11-22",
-        "Buffalo Bills", "Kansas City Chiefs",
-    ),
-    DemoGame(
-        "nfl-2026-w11-phi-dal", "Philadelphia Eagles at Dallas Cowboys", "NFL", "2026-11-23",
-        "Dallas Cowboys", "Philadelphia Eagles", 0, 589,
-    ),
-    DemoGame(
-        "nba-2026-11-18-bos-lal", "Boston Celtics at Los Angeles Lakers", "NBA", "2026-11-18",
-        "Los Angeles Lakers", "Boston Celtics", 250, 864,
-    ),
-    DemoGame(
-        "nba-2026-11-19-gsw-den", "Golden State Warriors at Denver Nuggets", "NBA",
-        "2026-11-19", "Denver Nuggets", "Golden State Warriors", 339, 988,
-    ),
-    DemoGame(
-        "mls-2026-cup-r1-sea-lafc", "Seattle Sounders FC at LAFC", "MLS", "2026-11-01",
-        "LAFC", "Seattle Sounders FC", 589, None,
-    ),
-    DemoGame(
-        "mls-2026-cup-r1-cin-mia", "FC Cincinnati at Inter Miami CF", "MLS", "2026-11-07",
-        "Inter Miami CF", "FC Cincinnati", 769, None,
-    ),
-    DemoGame(
-        "nba-2026-11-20-mil-nyk", "Milwaukee Bucks at New York Knicks", "NBA", "2026-11-20",
-        "New York Knicks", "Milwaukee Bucks", 250, 1049, kind="partial",
-    ),
-    DemoGame(
-        "nfl-2026-w12-sf-sea", "San Francisco 49ers at Seattle Seahawks", "NFL", "2026-11-29",
-        "Seattle Seahawks", "San Francisco 49ers", 250, None, kind="broken",
-    ),
-)
-# fmt: on
-"""Six v1 games over three leagues, one partial and one broken game."""
 
 
 @dataclass(frozen=True)
@@ -192,10 +102,6 @@ class Seed:
     build_seconds: float
     ffmpeg_version: str
 
-    def path_for(self, key: str) -> Path:
-        """Local path of the body of bucket ``key`` (it may not exist if not in the seed)."""
-        return self.root / OBJECTS_DIR / key
-
 
 def content_type_for(key: str) -> str:
     """MIME type stored with ``key`` (by extension; ``application/octet-stream`` otherwise)."""
@@ -213,28 +119,23 @@ def clip_path() -> Path:
     return path
 
 
-def ffmpeg_exe() -> str:
-    """Path of the pinned ffmpeg binary shipped by ``imageio-ffmpeg`` (never the system one).
+def pinned_ffmpeg() -> str:
+    """Path of the pinned ffmpeg (``services.media_tools.binaries``, never the system one).
 
-    Raises SeedError if the wheel has no binary for this platform.
+    Raises SeedError if the ``imageio-ffmpeg`` wheel has no binary for this platform.
     """
     try:
-        import imageio_ffmpeg
-
-        return imageio_ffmpeg.get_ffmpeg_exe()
-    except Exception as exc:  # RuntimeError when no binary ships for this platform
-        raise SeedError(f"The pinned ffmpeg (imageio-ffmpeg) is unavailable: {exc}") from exc
+        return binaries.ffmpeg_exe()
+    except BadConfig as exc:
+        raise SeedError(str(exc)) from exc
 
 
-def ffmpeg_version(exe: str | None = None) -> str:
-    """First line of ``ffmpeg -version`` of the pinned binary."""
-    out = subprocess.run(
-        [exe or ffmpeg_exe(), "-hide_banner", "-version"],
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
-    return (out.stdout.splitlines() or ["ffmpeg (unknown version)"])[0].strip()
+def pinned_ffmpeg_version(exe: str) -> str:
+    """First line of ``ffmpeg -version`` of ``exe``. Raises SeedError when it cannot run."""
+    try:
+        return binaries.ffmpeg_version(exe).strip()
+    except BadConfig as exc:
+        raise SeedError(str(exc)) from exc
 
 
 def seed_dir(data_dir: Path | None = None, version: int = SEED_VERSION) -> Path:
@@ -302,15 +203,21 @@ def rung_360p_command(exe: str, clip: Path, game: DemoGame) -> list[str]:
     ]  # fmt: skip
 
 
-def _run_ffmpeg(argv: list[str], cwd: Path, label: str) -> float:
-    """Run one ffmpeg job in ``cwd``; returns its wall time in seconds; raises SeedError."""
-    cwd.mkdir(parents=True, exist_ok=True)
+def run_ffmpeg(argv: list[str], label: str, *, cwd: Path | None = None) -> float:
+    """Run one packaging ffmpeg (``services.media_tools.runner.run_sync``: niced, dying
+    with its parent, at most 10 minutes), in ``cwd`` when given (created first). Returns
+    its wall time in seconds; raises SeedError with ffmpeg's last 15 lines on failure."""
+    if cwd is not None:
+        cwd.mkdir(parents=True, exist_ok=True)
     t0 = time.monotonic()
-    proc = subprocess.run(argv, cwd=cwd, capture_output=True, text=True, timeout=600)
+    try:
+        result = run_sync(argv, cwd=cwd, keep_warnings=15, timeout_s=600)
+    except (OSError, ToolTimeout) as exc:
+        raise SeedError(f"ffmpeg failed while packaging {label}: {exc}") from exc
     elapsed = time.monotonic() - t0
-    if proc.returncode != 0:
-        tail = "\n".join(proc.stderr.strip().splitlines()[-15:])
-        raise SeedError(f"ffmpeg failed while packaging {label} (exit {proc.returncode}):\n{tail}")
+    if result.code != 0:
+        tail = "\n".join(result.warnings)
+        raise SeedError(f"ffmpeg failed while packaging {label} (exit {result.code}):\n{tail}")
     log.info("%s packaged in %.2f s", label, elapsed)
     return elapsed
 
@@ -413,7 +320,7 @@ def build_seed(
     say = progress or (lambda msg: log.info("%s", msg))
     base = demo_dir(data_dir)
     clip = clip_path()
-    exe = ffmpeg_exe()
+    exe = pinned_ffmpeg()
     remove_seed_caches(data_dir)
     tmp_root = base / f".seed-v{SEED_VERSION}.tmp-{os.getpid()}"
     objects_root = tmp_root / OBJECTS_DIR
@@ -433,7 +340,7 @@ def build_seed(
                 )
             jobs.append((v1_command(exe, clip, game), game_dir, f"{game.id} (v1)"))
         with ThreadPoolExecutor(MAX_PARALLEL_JOBS, thread_name_prefix="seed-ffmpeg") as pool:
-            futures = [pool.submit(_run_ffmpeg, argv, cwd, label) for argv, cwd, label in jobs]
+            futures = [pool.submit(run_ffmpeg, argv, label, cwd=cwd) for argv, cwd, label in jobs]
             for fut in futures:
                 fut.result()
         for game in DEMO_GAMES:
@@ -462,7 +369,7 @@ def build_seed(
                 }
             )
         build_seconds = round(time.monotonic() - t0, 3)
-        version_line = ffmpeg_version(exe)
+        version_line = pinned_ffmpeg_version(exe)
         manifest = {
             "seed_version": SEED_VERSION,
             "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),

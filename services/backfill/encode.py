@@ -22,20 +22,18 @@ once, splits the frames to one ``scale`` per rung and encodes every rung with:
 
 from __future__ import annotations
 
-import asyncio
 import os
 import re
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import ffmpeg
 
-from services.backfill.source import SourceVideo
-from services.child_process import preexec, stop_process
 from services.errors import MediaError
 from services.ladder import Ladder, PlannedRung
+from services.media_tools.probe import RenditionProbe
+from services.media_tools.runner import run_tool
 
 PLAYLIST_NAME = "index.m3u8"
 INIT_NAME = "init.mp4"
@@ -43,7 +41,6 @@ SEGMENT_PATTERN = "seg_%05d.m4s"
 SEGMENT_RE = re.compile(r"^seg_\d{5}\.m4s$")
 
 _INPUT_TROUBLE = ("Failed to open segment", "Invalid data found", "error while decoding")
-
 
 
 @dataclass(frozen=True)
@@ -59,7 +56,7 @@ class EncodeProgress:
 def ladder_command(
     exe: str,
     source_url: str,
-    source: SourceVideo,
+    source: RenditionProbe,
     ladder: Ladder,
     planned: list[PlannedRung],
     gop: int,
@@ -117,7 +114,7 @@ def ladder_command(
     merged = ffmpeg.merge_outputs(*outputs).global_args(
         "-hide_banner", "-nostdin", "-loglevel", "warning", "-nostats", "-progress", "pipe:1",
         "-filter_complex_threads", str(max(2, os.cpu_count() or 2)),
-    )
+    )  # fmt: skip
     return merged.compile(cmd=exe, overwrite_output=True)
 
 
@@ -125,9 +122,10 @@ class LadderEncode:
     """Runs one ladder command. ``run()`` returns when ffmpeg exits 0 and raises
     ``MediaError`` otherwise (with ffmpeg's last warnings), or when the input had decode
     trouble (a missing or truncated segment: ffmpeg only warns and goes on). ``hide`` (the
-    gateway's secret URL prefix) is removed from every warning kept. Cancelling
-    ``run()`` stops ffmpeg (``services.child_process.stop_process``); ffmpeg runs niced and
-    dies with the console (``prepare_child``)."""
+    gateway's secret URL prefix) is removed from every warning kept. ffmpeg runs through
+    ``services.media_tools.runner.run_tool``: niced, dying with the console, stopped when
+    ``run()`` is cancelled. ``frames`` is the frame count of the last progress report;
+    ``warnings`` ffmpeg's last 40 stderr lines once ``run()`` is done."""
 
     def __init__(
         self, argv: list[str], on_progress: Callable[[EncodeProgress], None], *, hide: str = ""
@@ -135,28 +133,15 @@ class LadderEncode:
         self.argv = argv
         self.hide = hide
         self.on_progress = on_progress
-        self.pid: int | None = None
         self.frames = 0
-        self.warnings: deque[str] = deque(maxlen=40)
+        self.warnings: tuple[str, ...] = ()
 
     async def run(self) -> None:
-        process = await asyncio.create_subprocess_exec(
-            *self.argv,
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-            preexec_fn=preexec(),
-        )
-        self.pid = process.pid
-        try:
-            await asyncio.gather(self._read_progress(process), self._read_warnings(process))
-            code = await process.wait()
-        except BaseException:
-            await stop_process(process)
-            raise
+        result = await run_tool(self.argv, hide=self.hide, on_progress=self._progress)
+        self.warnings = result.warnings
         trouble = [w for w in self.warnings if any(t in w for t in _INPUT_TROUBLE)]
-        if code != 0:
-            said = "; ".join(list(self.warnings)[-3:]) or f"exit status {code}"
+        if result.code != 0:
+            said = "; ".join(self.warnings[-3:]) or f"exit status {result.code}"
             raise MediaError(f"The ladder encode failed: ffmpeg says {said!r}.")
         if trouble:
             raise MediaError(
@@ -164,34 +149,18 @@ class LadderEncode:
                 f"ffmpeg says {trouble[0]!r}. Nothing was published."
             )
 
-    async def _read_progress(self, process: asyncio.subprocess.Process) -> None:
-        assert process.stdout is not None
-        values: dict[str, str] = {}
-        async for raw in process.stdout:
-            key, _, value = raw.decode(errors="replace").strip().partition("=")
-            values[key] = value
-            if key != "progress":
-                continue
-            out_us = values.get("out_time_us", "")
-            frame = values.get("frame", "")
-            speed = values.get("speed", "").rstrip("x")
-            self.frames = int(frame) if frame.isdigit() else self.frames
-            self.on_progress(
-                EncodeProgress(
-                    out_time=int(out_us) / 1e6 if out_us.lstrip("-").isdigit() else 0.0,
-                    frame=self.frames,
-                    speed=_float_or_none(speed),
-                )
+    def _progress(self, values: dict[str, str]) -> None:
+        out_us = values.get("out_time_us", "")
+        frame = values.get("frame", "")
+        speed = values.get("speed", "").rstrip("x")
+        self.frames = int(frame) if frame.isdigit() else self.frames
+        self.on_progress(
+            EncodeProgress(
+                out_time=int(out_us) / 1e6 if out_us.lstrip("-").isdigit() else 0.0,
+                frame=self.frames,
+                speed=_float_or_none(speed),
             )
-
-    async def _read_warnings(self, process: asyncio.subprocess.Process) -> None:
-        assert process.stderr is not None
-        async for raw in process.stderr:
-            line = raw.decode(errors="replace").strip()
-            if self.hide:
-                line = line.replace(self.hide, "")
-            if line:
-                self.warnings.append(line)
+        )
 
 
 def _float_or_none(text: str) -> float | None:

@@ -40,17 +40,17 @@ from services.backfill.ledger import LedgerDocument, PackagedRendition
 from services.backfill.multivariant import codecs_attribute, measure_bandwidth, multivariant_text
 from services.backfill.source import (
     SourceRendition,
-    SourceVideo,
     probe_source,
     read_source,
     require_no_missing,
 )
 from services.backfill.upload import RungObject, RungUploader, verify_stored
 from services.errors import MediaError, NotFound, PreconditionFailed
-from services.ffmpeg_tools import ffmpeg_exe, ffmpeg_version
 from services.hls import MediaPlaylist, MultivariantPlaylist, parse_playlist
 from services.job_reporting import JobOutcome, JobReporter
 from services.ladder import Ladder, PlannedRung, gop_frames, plan_rungs
+from services.media_tools.binaries import ffmpeg_exe, ffmpeg_version
+from services.media_tools.probe import RenditionProbe
 from services.storage import ObjectBody, Storage
 
 MASTER = "master.m3u8"
@@ -292,7 +292,7 @@ class GameBackfill:
         url: str,
         hide: str,
         source: SourceRendition,
-        video: SourceVideo,
+        video: RenditionProbe,
         planned: list[PlannedRung],
         gop: int,
         published: bool,
@@ -381,7 +381,7 @@ class GameBackfill:
         self,
         work: Path,
         plan: PlannedRung,
-        video: SourceVideo,
+        video: RenditionProbe,
         source: SourceRendition,
         objects: dict[str, RungObject],
         job_id: str,

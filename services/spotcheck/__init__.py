@@ -3,8 +3,10 @@ a backfilled game, per rung, with a report kept with the job. No Qt.
 
 Entry point: ``GameSpotcheck`` (a job operation). Modules: ``integrity``, ``fidelity``,
 ``structure``, ``quality`` (the rules), ``metrics`` (the one-decode PSNR/SSIM/VMAF ffmpeg),
-``probe`` (ffprobe of a rendition), ``hashing`` (streamed SHA-256), ``report`` (the JSON
-schema and CSV), ``rules`` (tolerances), ``checks`` (the result model).
+``hashing`` (streamed SHA-256), ``report`` (the JSON
+schema and CSV), ``rules`` (tolerances), ``checks`` (the result model). Every ffmpeg and
+ffprobe runs through ``services.media_tools`` (the probe of a rendition is
+``services.media_tools.probe``).
 """
 
 from services.spotcheck.checks import Check, GameReport, RungReport, Verdict

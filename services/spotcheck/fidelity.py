@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import asyncio
 
-from services.ffmpeg_tools import ffmpeg_exe
+from services.media_tools.binaries import ffmpeg_exe
+from services.media_tools.runner import run_tool
 from services.spotcheck.checks import Check, check, skipped
-from services.spotcheck.process import run_tool
 
 NAME = "fidelity.v1_remux"
 
@@ -41,7 +41,7 @@ async def packet_hashes(url: str, *, hide: str = "") -> tuple[list[tuple[int, st
         fields = [f.strip() for f in line.split(",")]
         if len(fields) >= 6 and fields[4].isdigit():
             packets.append((int(fields[4]), fields[5]))
-    said = "" if result.code == 0 else (result.warnings[-1] if result.warnings else "failed")
+    said = "" if result.code == 0 else result.said("failed")
     return packets, said
 
 
@@ -58,8 +58,9 @@ async def check_fidelity(
     )
     if v1_error or source_error:
         which = "v1" if v1_error else source_key
-        return check(NAME, [f"cannot read the {which} packets: ffmpeg says "
-                            f"{v1_error or source_error!r}"])
+        return check(
+            NAME, [f"cannot read the {which} packets: ffmpeg says {v1_error or source_error!r}"]
+        )
     reasons: list[str] = []
     if len(v1) != len(source):
         reasons.append(f"v1 has {len(v1)} video packets, {source_key} has {len(source)}")

@@ -33,10 +33,11 @@ from typing import Any
 from services.backfill.game_backfill import GameKeys
 from services.backfill.ledger import LedgerDocument, PackagedRendition
 from services.errors import MediaError, NotFound, PlaylistError
-from services.ffmpeg_tools import ffmpeg_exe
 from services.hls import MediaPlaylist, MultivariantPlaylist, Variant, parse_playlist, resolve_key
 from services.job_reporting import JobOutcome, JobReporter
 from services.ladder import Ladder, plan_rungs
+from services.media_tools.binaries import ffmpeg_exe
+from services.media_tools.probe import RenditionProbe, probe_rendition
 from services.spotcheck import integrity, quality, structure
 from services.spotcheck.checks import (
     Check,
@@ -56,7 +57,6 @@ from services.spotcheck.metrics import (
     read_metric_files,
     run_metrics,
 )
-from services.spotcheck.probe import RenditionProbe, probe_rendition
 from services.spotcheck.report import write_report
 from services.storage import Storage
 
@@ -179,7 +179,7 @@ class GameSpotcheck:
         if reference is not None and reference_key is not None:
             ref = Reference(
                 "source" if source_key else "v1", reference_key, reference.width,
-                reference.height, reference.frames, reference.duration, reference.fps,
+                reference.height, reference.frames, reference.duration, reference.measured_fps,
             )  # fmt: skip
         return self._game(game_checks, reports, ref, started)
 
@@ -289,7 +289,7 @@ class GameSpotcheck:
             if rung.playlist is None or rung.missing:
                 return
             try:
-                rung.probe = await probe_rendition(self.url_for(rung.row.playlist),
+                rung.probe = await probe_rendition(self.url_for(rung.row.playlist), packets=True,
                                                    hide=self.hide, name=rung.row.playlist)
             except MediaError as exc:
                 rung.probe_problem = str(exc)
@@ -298,7 +298,7 @@ class GameSpotcheck:
             if reference_key is None:
                 return
             try:
-                self._reference = await probe_rendition(self.url_for(reference_key),
+                self._reference = await probe_rendition(self.url_for(reference_key), packets=True,
                                                         hide=self.hide, name=reference_key)
             except MediaError as exc:
                 self._reference_problem = str(exc)

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from services.errors import MediaError
-from services.spotcheck.process import run_tool
+from services.media_tools.runner import run_tool
 from services.spotcheck.rules import PSNR_CAP_DB
 
 _SAFE_PATH = re.compile(r"^[A-Za-z0-9_./-]+$")
@@ -141,12 +141,11 @@ async def run_metrics(
     of the first rung's chain). Cancelling stops ffmpeg."""
     state = {"frames": 0}
 
-    def on_line(line: str) -> None:
-        key, _, value = line.partition("=")
-        if key == "frame" and value.isdigit():
-            state["frames"] = int(value)
-        elif key == "progress":
-            on_frames(state["frames"])
+    def on_progress(values: dict[str, str]) -> None:
+        frame = values.get("frame", "")
+        if frame.isdigit():
+            state["frames"] = int(frame)
+        on_frames(state["frames"])
 
-    result = await run_tool(argv, hide=hide, on_line=on_line)
+    result = await run_tool(argv, hide=hide, on_progress=on_progress)
     return MetricsRun(result.code, state["frames"], result.warnings)

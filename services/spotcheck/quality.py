@@ -17,9 +17,9 @@ import math
 from collections.abc import Sequence
 
 from services.ladder import Rung
+from services.media_tools.probe import RenditionProbe
 from services.spotcheck.checks import Check, FrameSeries, Pooled, check
 from services.spotcheck.metrics import RungFrameMetrics
-from services.spotcheck.probe import RenditionProbe
 from services.spotcheck.rules import (
     AV_OFFSET_TOLERANCE_S,
     DURATION_TOLERANCE_FRAMES,

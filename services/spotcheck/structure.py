@@ -27,8 +27,8 @@ from collections.abc import Mapping
 from services.backfill.multivariant import codecs_attribute, measure_bandwidth
 from services.errors import MediaError
 from services.hls import MediaPlaylist, Variant
+from services.media_tools.probe import RenditionProbe
 from services.spotcheck.checks import Check, check
-from services.spotcheck.probe import RenditionProbe
 from services.spotcheck.rules import BANDWIDTH_TOLERANCE, FRAME_ALIGNMENT_TOLERANCE
 
 

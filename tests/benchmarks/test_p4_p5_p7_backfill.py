@@ -37,9 +37,9 @@ import pytest
 from services.backfill.encode import ladder_command
 from services.backfill.game_backfill import GameBackfill
 from services.backfill.source import probe_source
-from services.ffmpeg_tools import ffmpeg_exe
 from services.gateway import PlaybackGateway
 from services.ladder import gop_frames, load_ladder, plan_rungs
+from services.media_tools.binaries import ffmpeg_exe
 from services.storage import Storage, StorageConfig
 from tests.backfill_support import LADDER_FILE, RecordingReporter
 from tests.benchmarks.conftest import run_async

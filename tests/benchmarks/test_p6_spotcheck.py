@@ -27,9 +27,9 @@ from pathlib import Path
 import pytest
 
 from services.backfill.game_backfill import GameBackfill
-from services.ffmpeg_tools import ffmpeg_exe
 from services.gateway import PlaybackGateway
 from services.ladder import load_ladder
+from services.media_tools.binaries import ffmpeg_exe
 from services.spotcheck.game_spotcheck import GameSpotcheck
 from services.spotcheck.hashing import CHUNK_BYTES, StoreHasher, sha256_of_stream
 from services.spotcheck.metrics import metric_files, metrics_command

@@ -1,4 +1,5 @@
-"""The demo channels' media: MPEG-TS segments packaged once with the pinned ffmpeg.
+"""The demo channels' media: MPEG-TS segments packaged once with the pinned ffmpeg
+(run by ``console.demo.seed.run_ffmpeg``, i.e. ``services.media_tools.runner.run_sync``).
 
 Built under ``<data_dir>/demo/cue-media-v{MEDIA_VERSION}/`` (a temporary directory renamed
 into place, so the cache only ever appears complete; ``manifest.json`` is written last)::
@@ -20,7 +21,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,7 +36,13 @@ from console.demo.cues.constants import (
     VariantSpec,
     log,
 )
-from console.demo.seed import SeedError, clip_path, ffmpeg_exe, ffmpeg_version
+from console.demo.seed import (
+    SeedError,
+    clip_path,
+    pinned_ffmpeg,
+    pinned_ffmpeg_version,
+    run_ffmpeg,
+)
 from console.demo.state import file_lock
 
 MANIFEST = "manifest.json"
@@ -142,15 +148,6 @@ def ad_command(exe: str, out: Path) -> list[str]:
     ]  # fmt: skip
 
 
-def _run(argv: list[str], label: str) -> None:
-    proc = subprocess.run(argv, capture_output=True, text=True, timeout=600)
-    if proc.returncode != 0:
-        tail = "\n".join(proc.stderr.strip().splitlines()[-15:])
-        raise SeedError(
-            f"ffmpeg failed while packaging the {label} (exit {proc.returncode}):\n{tail}"
-        )
-
-
 def _segments(root: Path, source: str, variant: str) -> list[Path]:
     return sorted((root / source / variant).glob("seg_*.ts"))
 
@@ -215,16 +212,17 @@ def ensure_media(demo_dir: Path) -> ChannelMedia:
         if media is not None:
             return media
         started = time.monotonic()
-        exe = ffmpeg_exe()
+        exe = pinned_ffmpeg()
         tmp = root.parent / f".cue-media-v{MEDIA_VERSION}.tmp-{os.getpid()}"
         shutil.rmtree(tmp, ignore_errors=True)
         try:
             for source in ("content", "ad"):
                 for spec in VARIANTS:
                     (tmp / source / spec.name).mkdir(parents=True, exist_ok=True)
-            _run(content_command(exe, clip_path(), tmp), "channel content")
-            _run(ad_command(exe, tmp), "ad creative")
-            doc = {"version": MEDIA_VERSION, **_measure(tmp), "ffmpeg_version": ffmpeg_version(exe)}
+            run_ffmpeg(content_command(exe, clip_path(), tmp), "the channel content")
+            run_ffmpeg(ad_command(exe, tmp), "the ad creative")
+            version = pinned_ffmpeg_version(exe)
+            doc = {"version": MEDIA_VERSION, **_measure(tmp), "ffmpeg_version": version}
             (tmp / MANIFEST).write_text(json.dumps(doc, indent=2), encoding="utf-8")
             shutil.rmtree(root, ignore_errors=True)
             os.replace(tmp, root)

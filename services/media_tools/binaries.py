@@ -1,17 +1,20 @@
 """Where the media tools are: the pinned ffmpeg (imageio-ffmpeg) and the system ffprobe.
 
-Every encode uses the one ffmpeg binary pinned by the ``imageio-ffmpeg`` wheel (FFmpeg 9.x:
-same figures for every operator, a reproducible ``ffmpeg_version`` in the ledger, libvmaf).
-That wheel ships no ffprobe, so probing uses the system's (Debian package ``ffmpeg``).
+Every encode and measurement uses the one ffmpeg binary pinned by the ``imageio-ffmpeg``
+wheel (FFmpeg 9.x: same figures for every operator, a reproducible ``ffmpeg_version`` in
+the ledger, libvmaf). That wheel ships no ffprobe, so probing uses the system's (Debian
+package ``ffmpeg``).
 """
 
 from __future__ import annotations
 
 import functools
 import shutil
-import subprocess
 
 from services.errors import BadConfig
+from services.media_tools.runner import ToolTimeout, run_sync
+
+_VERSION_TIMEOUT_S = 30.0
 
 
 @functools.cache
@@ -40,15 +43,18 @@ def ffprobe_exe() -> str:
 
 @functools.cache
 def ffmpeg_version(exe: str | None = None) -> str:
-    """The first line of ``ffmpeg -version`` (recorded in ledgers). Raises ``BadConfig``."""
+    """The first line of ``ffmpeg -version`` of ``exe`` (default: the pinned binary), e.g.
+    ``"ffmpeg version 7.1 Copyright (c) ..."``, as recorded in ledgers and the demo seed.
+    Raises ``BadConfig`` when the binary is missing, does not start, fails or takes over
+    30 s."""
     exe = exe or ffmpeg_exe()
     try:
-        out = subprocess.run(
-            [exe, "-hide_banner", "-version"], capture_output=True, text=True, timeout=30
-        )
-    except (OSError, subprocess.TimeoutExpired) as exc:
+        result = run_sync([exe, "-hide_banner", "-version"], timeout_s=_VERSION_TIMEOUT_S)
+    except (OSError, ToolTimeout) as exc:
         raise BadConfig(f"Cannot run {exe}: {exc}") from exc
-    first = out.stdout.splitlines()[0] if out.stdout else ""
-    if out.returncode != 0 or not first:
-        raise BadConfig(f"{exe} -version failed: {out.stderr.strip()[:200]}")
+    lines = result.stdout.decode(errors="replace").splitlines()
+    first = lines[0] if lines else ""
+    if result.code != 0 or not first:
+        said = "\n".join(result.warnings)
+        raise BadConfig(f"{exe} -version failed: {said[:200]}")
     return first
