@@ -192,7 +192,7 @@ def build_context(profile_name: str | None = None) -> AppContext:
         profile,
         credentials,
         storage,
-        CatalogService(storage),
+        CatalogService(storage, source_prefix=profile.source_prefix),
         gateway,
         assets=assets,
         assets_problem=assets_problem,

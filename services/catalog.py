@@ -20,16 +20,19 @@ broken     master missing or malformed, a referenced v1 object missing, a multiv
            master without its anchor, or an anchor that differs from the v1 media master
 ========== ==============================================================================
 Deep checks (checksums against the ledger, every rung object) belong to spot-check jobs.
+Every key comes from ``services.layout`` (the bucket layout); the ledger is read as a typed
+``services.abr.ledger.LedgerDocument``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, replace
 from enum import StrEnum
 
+from services.abr.ledger import LedgerDocument, LedgerError
 from services.errors import NotFound, PlaylistError, ServiceError
 from services.hls import (
     MediaPlaylist,
@@ -38,13 +41,8 @@ from services.hls import (
     referenced_keys,
     resolve_key,
 )
+from services.layout import GAMES_PREFIX, GameKeys, find_source, game_id_from_prefix
 from services.storage import ObjectInfo, Storage
-
-GAMES_PREFIX = "games/"
-MASTER = "master.m3u8"
-MASTER_V1 = "master.v1.m3u8"
-META = "meta.json"
-LEDGER = "abr/renditions.json"
 
 
 class GameState(StrEnum):
@@ -71,7 +69,8 @@ class GameSummary:
 
     @property
     def prefix(self) -> str:
-        return f"{GAMES_PREFIX}{self.id}/"
+        """``games/{id}/`` (``services.layout.GameKeys``)."""
+        return GameKeys(self.id).prefix
 
     def as_json(self) -> dict[str, str | None]:
         """The CLI's ``catalog list --json`` row: id, league, title, date, state, reason."""
@@ -113,29 +112,39 @@ class Rendition:
 @dataclass(frozen=True)
 class GameDetail:
     """Everything the detail panel shows: the summary, renditions (ABR master first, then
-    v1, then rungs), every object under the game prefix, the master playlist text and the
-    ledger (``renditions.json``) when present."""
+    v1, then rungs), every object under the game prefix, the master playlist text, the
+    ledger (``abr/renditions.json``) and the game's source object.
+
+    ``ledger`` is the parsed ledger, None when there is none or it is unreadable; then
+    ``ledger_problem`` says why it is unreadable (the ``LedgerError`` sentence, "" when
+    absent or fine). ``source_key`` is the game's source by the layout's source rule
+    (``services.layout``), None when it has none.
+    """
 
     summary: GameSummary
     renditions: tuple[Rendition, ...]
     objects: tuple[ObjectInfo, ...]
     master_text: str
-    ledger: object | None
+    ledger: LedgerDocument | None
+    ledger_problem: str = ""
+    source_key: str | None = None
 
     def object(self, key: str) -> ObjectInfo | None:
         return next((o for o in self.objects if o.key == key), None)
 
 
-def game_id_from_prefix(prefix: str) -> str:
-    """``games/{id}/`` → ``{id}``."""
-    return prefix[len(GAMES_PREFIX) :].rstrip("/")
-
-
 class CatalogService:
-    """Lists games and derives their state from the store (see the module docstring)."""
+    """Lists games and derives their state from the store (see the module docstring).
 
-    def __init__(self, storage: Storage, *, probe_concurrency: int = 8) -> None:
+    ``source_prefix``: the profile's prefix of the ``{source_prefix}{id}.{ext}`` source
+    form (``services.layout``); "" when sources only live inside the games.
+    """
+
+    def __init__(
+        self, storage: Storage, *, probe_concurrency: int = 8, source_prefix: str = ""
+    ) -> None:
         self.storage = storage
+        self.source_prefix = source_prefix
         self._probe_concurrency = probe_concurrency
         self._probe_slots: asyncio.Semaphore | None = None
         self._slots_loop: asyncio.AbstractEventLoop | None = None
@@ -168,14 +177,14 @@ class CatalogService:
     async def _probe_now(self, game_id: str) -> GameSummary:
         """``probe`` without waiting for a slot (a detail the operator asked for must not
         queue behind thousands of background probes)."""
-        prefix = f"{GAMES_PREFIX}{game_id}/"
-        listing = await self.storage.list_all(prefix, delimiter="/")
+        keys = GameKeys(game_id)
+        listing = await self.storage.list_all(keys.prefix, delimiter="/")
         top = {o.key: o for o in listing.objects}
-        has_abr = f"{prefix}abr/" in listing.prefixes
+        has_abr = keys.abr in listing.prefixes
         summary = GameSummary(id=game_id, title=game_id)
-        if prefix + META in top:
-            summary = await self._with_meta(summary, prefix + META)
-        state, reason = await self._state(prefix, top, has_abr)
+        if keys.meta in top:
+            summary = await self._with_meta(summary, keys.meta)
+        state, reason = await self._state(keys, top, has_abr)
         return replace(summary, state=state, reason=reason)
 
     async def _with_meta(self, summary: GameSummary, key: str) -> GameSummary:
@@ -190,9 +199,9 @@ class CatalogService:
         return replace(summary, **fields)
 
     async def _state(
-        self, prefix: str, top: dict[str, ObjectInfo], has_abr: bool
+        self, keys: GameKeys, top: dict[str, ObjectInfo], has_abr: bool
     ) -> tuple[GameState, str]:
-        master_key = prefix + MASTER
+        master_key = keys.master
         if master_key not in top:
             return GameState.BROKEN, "master.m3u8 is missing"
         try:
@@ -202,7 +211,7 @@ class CatalogService:
             return GameState.BROKEN, "master.m3u8 disappeared while reading"
         except PlaylistError as exc:
             return GameState.BROKEN, f"master.m3u8 is malformed: {exc.reason}"
-        anchor = top.get(prefix + MASTER_V1)
+        anchor = top.get(keys.anchor)
         if isinstance(master, MultivariantPlaylist):
             if anchor is None:
                 return GameState.BROKEN, "multivariant master without master.v1.m3u8"
@@ -211,7 +220,7 @@ class CatalogService:
             return GameState.V15, f"{len(master.variants)} rungs + v1 anchor"
         missing = [k for k in referenced_keys(master_key, master) if k not in top]
         if missing:
-            names = ", ".join(k[len(prefix) :] for k in missing[:3])
+            names = ", ".join(keys.relative(k) for k in missing[:3])
             more = f" and {len(missing) - 3} more" if len(missing) > 3 else ""
             return GameState.BROKEN, f"v1 object missing: {names}{more}"
         if anchor is not None and anchor.etag != top[master_key].etag:
@@ -247,42 +256,56 @@ class CatalogService:
             return GameSummary(id=game_id, title=game_id, state=GameState.BROKEN, reason=str(exc))
 
     async def detail(self, game_id: str) -> GameDetail:
-        """Renditions, objects and playlists of one game (reads every playlist, not segments).
+        """Renditions, objects and playlists of one game (reads every playlist, not
+        segments), its ledger and its source key (one more LIST with a ``source_prefix``,
+        only when the game holds no ``source.*`` of its own).
 
-        Raises ``NotFound`` when the game has no objects; storage errors propagate.
+        Raises ``NotFound`` when the game has no objects; storage errors propagate. A
+        malformed ledger is not an error: ``GameDetail.ledger_problem`` says what is wrong.
         """
         summary = await self._probe_now(game_id)
-        prefix = summary.prefix
-        listing = await self.storage.list_all(prefix, delimiter=None)
+        keys = GameKeys(game_id)
+        listing = await self.storage.list_all(keys.prefix, delimiter=None)
         if not listing.objects:
-            raise NotFound(f"Game {game_id} has no objects under {prefix}.", prefix)
+            raise NotFound(f"Game {game_id} has no objects under {keys.prefix}.", keys.prefix)
         present = {o.key for o in listing.objects}
         master_text = ""
         renditions: list[Rendition] = []
-        master = await self._rendition("ABR (multivariant)", prefix + MASTER, present)
-        if prefix + MASTER in present:
-            master_text = (await self.storage.get(prefix + MASTER)).data.decode("utf-8", "replace")
+        master = await self._rendition("ABR (multivariant)", keys.master, present)
+        if keys.master in present:
+            master_text = (await self.storage.get(keys.master)).data.decode("utf-8", "replace")
         if isinstance(master.playlist, MultivariantPlaylist):
             renditions.append(master)
-            renditions.append(await self._rendition("v1", prefix + MASTER_V1, present))
+            renditions.append(await self._rendition("v1", keys.anchor, present))
             for variant in master.playlist.variants:
-                key = resolve_key(prefix + MASTER, variant.uri)
+                key = resolve_key(keys.master, variant.uri)
                 if key:
-                    rung = await self._rendition(_rung_name(prefix, key), key, present)
+                    rung = await self._rendition(_rung_label(keys, key), key, present)
                     renditions.append(
                         replace(rung, bandwidth=variant.bandwidth, resolution=variant.resolution)
                     )
         else:
             renditions.append(replace(master, name="v1"))
-            for key in sorted(k for k in present if _is_rung_playlist(prefix, k)):
-                renditions.append(await self._rendition(_rung_name(prefix, key), key, present))
-        ledger = None
-        if prefix + LEDGER in present:
-            try:
-                ledger = json.loads((await self.storage.get(prefix + LEDGER)).data)
-            except ValueError:
-                ledger = None
-        return GameDetail(summary, tuple(renditions), listing.objects, master_text, ledger)
+            for key in sorted(k for k in present if keys.is_rung_playlist(k)):
+                renditions.append(await self._rendition(_rung_label(keys, key), key, present))
+        ledger, problem = await self._ledger(keys, present)
+        source_key = await find_source(self.storage, keys, present, self.source_prefix)
+        return GameDetail(
+            summary, tuple(renditions), listing.objects, master_text, ledger, problem, source_key
+        )
+
+    async def _ledger(self, keys: GameKeys, present: set[str]) -> tuple[LedgerDocument | None, str]:
+        """``(ledger, "")`` when stored and readable; ``(None, the LedgerError sentence)``
+        when unreadable; ``(None, "")`` when there is none."""
+        if keys.ledger not in present:
+            return None, ""
+        try:
+            body = await self.storage.get(keys.ledger)
+            return LedgerDocument.from_bytes(body.data, keys.ledger), ""
+        except NotFound:
+            return None, ""
+        except LedgerError as exc:
+            return None, str(exc)
 
     async def _rendition(self, name: str, key: str, present: set[str]) -> Rendition:
         if key not in present:
@@ -295,27 +318,7 @@ class CatalogService:
         return Rendition(name, key, playlist, missing=missing)
 
 
-def _is_rung_playlist(prefix: str, key: str) -> bool:
-    rest = key[len(prefix) :]
-    parts = rest.split("/")
-    return len(parts) == 3 and parts[0] == "abr" and parts[2] == "index.m3u8"
-
-
-def _rung_name(prefix: str, key: str) -> str:
-    parts = key[len(prefix) :].split("/")
-    return parts[1] if len(parts) >= 3 and parts[0] == "abr" else key[len(prefix) :]
-
-
-def filter_games(
-    games: Iterable[GameSummary], text: str = "", league: str | None = None
-) -> list[GameSummary]:
-    """Games whose id/title/teams contain ``text`` (case-insensitive) in ``league``."""
-    needle = text.strip().lower()
-    out = []
-    for game in games:
-        if league and game.league.lower() != league.lower():
-            continue
-        hay = " ".join((game.id, game.title, game.home, game.away, game.league)).lower()
-        if needle in hay:
-            out.append(game)
-    return out
+def _rung_label(keys: GameKeys, key: str) -> str:
+    """A rendition's name for a rung playlist key: the rung, or the key relative to the
+    game when a multivariant playlist lists something outside ``abr/{rung}/``."""
+    return keys.rung_name(key) or keys.relative(key)

@@ -21,9 +21,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
-from services.catalog import GAMES_PREFIX, MASTER, MASTER_V1
 from services.errors import NotFound, PlaylistError, ServiceError
 from services.hls import MediaPlaylist, Segment, parse_playlist, referenced_keys, resolve_key
+from services.layout import GAMES_PREFIX, MASTER, MASTER_V1
 from services.storage import Storage
 
 __all__ = [

@@ -11,9 +11,8 @@ import subprocess
 from dataclasses import replace
 from pathlib import Path
 
-from services.backfill.ledger import LedgerDocument
-from services.backfill.multivariant import codecs_attribute, measure_bandwidth, multivariant_text
-from services.backfill.upload import RungObject
+from services.abr.ledger import LedgerDocument, LedgerObject
+from services.abr.multivariant import codecs_attribute, measure_bandwidth, multivariant_text
 from services.hls import parse_playlist
 from services.job_reporting import JobOutcome
 from services.media_tools.binaries import ffmpeg_exe
@@ -124,8 +123,7 @@ def replace_rung(rig: BackfillRig, game_id: str, rung: str, folder: Path) -> Non
     for name in names:
         data = (folder / name).read_bytes()
         rig.put(prefix + name, data)
-        objects.append(RungObject(prefix + name, len(data), hashlib.sha256(data).hexdigest(),
-                                  reused=False))
+        objects.append(LedgerObject(prefix + name, len(data), hashlib.sha256(data).hexdigest()))
     sizes = {o.key: o.size for o in objects}
     peak, average = measure_bandwidth(
         [(sizes[prefix + s.uri], s.duration) for s in playlist.segments]

@@ -14,6 +14,7 @@ from typing import TypeVar
 
 import pytest
 
+from services.abr.ledger import LedgerDocument, LedgerObject, PackagedRendition
 from services.catalog import CatalogService, GameDetail, GameState, GameSummary
 from services.errors import NotFound
 from services.hls import MediaPlaylist, MultivariantPlaylist
@@ -42,13 +43,18 @@ abr/360p/index.m3u8
 """
 
 
-def with_catalog(config: StorageConfig, work: Callable[[CatalogService], Awaitable[T]]) -> T:
+def with_catalog(
+    config: StorageConfig,
+    work: Callable[[CatalogService], Awaitable[T]],
+    *,
+    source_prefix: str = "",
+) -> T:
     """Run ``work(catalog)`` on a fresh event loop with its own Storage."""
 
     async def go() -> T:
         storage = Storage(config)
         try:
-            return await work(CatalogService(storage))
+            return await work(CatalogService(storage, source_prefix=source_prefix))
         finally:
             storage.close()
 
@@ -59,8 +65,8 @@ def probe(config: StorageConfig, game_id: str) -> GameSummary:
     return with_catalog(config, lambda c: c.probe(game_id))
 
 
-def detail(config: StorageConfig, game_id: str) -> GameDetail:
-    return with_catalog(config, lambda c: c.detail(game_id))
+def detail(config: StorageConfig, game_id: str, *, source_prefix: str = "") -> GameDetail:
+    return with_catalog(config, lambda c: c.detail(game_id), source_prefix=source_prefix)
 
 
 def put(config: StorageConfig, key: str, body: bytes) -> None:
@@ -82,9 +88,28 @@ def upload_v15(config: StorageConfig, game_id: str, hls_dir: Path) -> None:
     put(config, f"games/{game_id}/master.v1.m3u8", (hls_dir / "master.m3u8").read_bytes())
     for rung in ("720p", "360p"):
         upload_rung(config, game_id, rung, hls_dir)
-    ledger = [{"game_id": game_id, "rung": r, "objects": []} for r in ("720p", "360p")]
-    put(config, f"games/{game_id}/abr/renditions.json", json.dumps(ledger).encode())
+    put(config, f"games/{game_id}/abr/renditions.json", ledger_for(game_id).to_bytes())
     put(config, f"games/{game_id}/master.m3u8", MULTIVARIANT.encode())
+
+
+def ledger_for(game_id: str) -> LedgerDocument:
+    """A schema-1 ledger recording the two rungs of ``MULTIVARIANT``."""
+    sha = "0" * 64
+    rows = tuple(
+        PackagedRendition(
+            game_id=game_id, rung=rung, ladder_name="abr", ladder_version=1,
+            encoder_settings={}, ffmpeg_version="ffmpeg version test",
+            source_key=f"games/{game_id}/master.m3u8", source_sha256=sha,
+            created_at="2026-01-01T00:00:00Z", job_id="job", width=width, height=height,
+            playlist=f"games/{game_id}/abr/{rung}/index.m3u8", frame_rate=24.0,
+            codecs="avc1.64001f,mp4a.40.2", bandwidth=bandwidth, average_bandwidth=average,
+            objects=(LedgerObject(f"games/{game_id}/abr/{rung}/init.mp4", 1, sha),),
+        )
+        for rung, width, height, bandwidth, average in (
+            ("720p", 1280, 720, 3_300_000, 3_000_000), ("360p", 640, 360, 900_000, 800_000)
+        )
+    )  # fmt: skip
+    return LedgerDocument(game_id, "job", "2026-01-01T00:00:00Z", "abr", 1, rows, ())
 
 
 # --- pagination -------------------------------------------------------------------------------
@@ -213,9 +238,7 @@ def test_broken_when_the_init_section_is_missing(
     assert "init.mp4" in summary.reason
 
 
-def test_broken_when_the_master_is_missing(
-    storage_config: StorageConfig, v1_hls_dir: Path
-) -> None:
+def test_broken_when_the_master_is_missing(storage_config: StorageConfig, v1_hls_dir: Path) -> None:
     upload_game(storage_config, "headless", v1_hls_dir, meta=META, skip=("master.m3u8",))
     summary = probe(storage_config, "headless")
     assert summary.state is GameState.BROKEN
@@ -372,10 +395,49 @@ def test_detail_of_a_v15_game(storage_config: StorageConfig, v1_hls_dir: Path) -
     assert top.playlist_key == "games/done/abr/720p/index.m3u8"
     assert top.missing == () and low.missing == ()
     assert info.master_text == MULTIVARIANT
-    assert isinstance(info.ledger, list) and [row["rung"] for row in info.ledger] == [
+    assert isinstance(info.ledger, LedgerDocument) and [r.rung for r in info.ledger.renditions] == [
         "720p",
         "360p",
     ]
+    assert info.ledger == ledger_for("done") and info.ledger_problem == ""
+    assert info.source_key is None
+
+
+def test_detail_of_a_game_with_a_malformed_ledger_says_why(
+    storage_config: StorageConfig, v1_hls_dir: Path
+) -> None:
+    upload_v15(storage_config, "badledger", v1_hls_dir)
+    rows = [{"game_id": "badledger", "rung": r, "objects": []} for r in ("720p", "360p")]
+    put(storage_config, "games/badledger/abr/renditions.json", json.dumps(rows).encode())
+    info = detail(storage_config, "badledger")
+
+    assert info.summary.state is GameState.V15  # the state does not read the ledger
+    assert info.ledger is None
+    assert info.ledger_problem.startswith(
+        "games/badledger/abr/renditions.json is not a readable packaging ledger"
+    )
+    assert "expected an object, got a list" in info.ledger_problem
+    assert [r.name for r in info.renditions] == ["ABR (multivariant)", "v1", "720p", "360p"]
+
+
+def test_detail_finds_the_source_by_the_layout_rule(
+    storage_config: StorageConfig, v1_hls_dir: Path
+) -> None:
+    upload_game(storage_config, "src1", v1_hls_dir)
+    put(storage_config, "games/src1/source.mp4.part", b"partial upload")
+    assert detail(storage_config, "src1").source_key is None
+    put(storage_config, "games/src1/source.MOV", b"mezzanine")
+    assert detail(storage_config, "src1").source_key == "games/src1/source.MOV"
+
+    upload_game(storage_config, "src2", v1_hls_dir)
+    put(storage_config, "mezzanine/src2-alt.mp4", b"another game's")
+    put(storage_config, "mezzanine/src2.mkv", b"mezzanine")
+    assert detail(storage_config, "src2").source_key is None  # no source_prefix configured
+    found = detail(storage_config, "src2", source_prefix="mezzanine/").source_key
+    assert found == "mezzanine/src2.mkv"
+    put(storage_config, "games/src2/source.ts", b"the game's own")
+    found = detail(storage_config, "src2", source_prefix="mezzanine/").source_key
+    assert found == "games/src2/source.ts"  # the game's own source comes first
 
 
 def test_detail_of_a_broken_game_names_what_is_missing(

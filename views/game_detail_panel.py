@@ -1,8 +1,8 @@
-"""Game detail: renditions (play any), objects (copy key / presigned URL), playlist text."""
+"""Game detail: renditions (play any), objects (copy key / presigned URL), playlist text,
+and the packaging ledger (``GameDetail.ledger``, a ``services.abr.ledger.LedgerDocument``,
+shown as its canonical JSON text; an unreadable one shows why)."""
 
 from __future__ import annotations
-
-import json
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QFontDatabase, QGuiApplication
@@ -152,16 +152,16 @@ class GameDetailPanel(QWidget):
             modified = obj.last_modified.strftime("%Y-%m-%d %H:%M:%S") if obj.last_modified else ""
             size = _item(human_bytes(obj.size), f"{obj.size} bytes")
             size.setData(Qt.ItemDataRole.UserRole, obj.size)
-            for column, item in enumerate(
-                (_item(obj.key), size, _item(obj.etag), _item(modified))
-            ):
+            for column, item in enumerate((_item(obj.key), size, _item(obj.etag), _item(modified))):
                 self.objects.setItem(row, column, item)
         self.objects.setSortingEnabled(True)
         self.playlist_text.setPlainText(detail.master_text or "(master.m3u8 missing)")
-        if detail.ledger is None:
-            self.ledger_text.setPlainText("(no abr/renditions.json: not backfilled)")
+        if detail.ledger is not None:
+            self.ledger_text.setPlainText(detail.ledger.to_text())
+        elif detail.ledger_problem:
+            self.ledger_text.setPlainText(f"(unreadable: {detail.ledger_problem})")
         else:
-            self.ledger_text.setPlainText(json.dumps(detail.ledger, indent=2))
+            self.ledger_text.setPlainText("(no abr/renditions.json: not backfilled)")
         playable = [i for i, r in enumerate(detail.renditions) if r.playlist and not r.missing]
         if playable:
             preferred = next(
@@ -217,11 +217,14 @@ class GameDetailPanel(QWidget):
 
     def _copy_presigned(self, key: str) -> None:
         choice, ok = QInputDialog.getItem(
-            self, "Presigned URL", f"Expiry of the URL for\n{key}:", list(PRESIGN_EXPIRIES),
-            1, False,
+            self,
+            "Presigned URL",
+            f"Expiry of the URL for\n{key}:",
+            list(PRESIGN_EXPIRIES),
+            1,
+            False,
         )
         if ok:
             url = self.controller.presign(key, PRESIGN_EXPIRIES[choice])
             QGuiApplication.clipboard().setText(url)
             self.state_label.setText(f"Presigned URL copied (expires in {choice}).")
-

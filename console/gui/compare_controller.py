@@ -9,12 +9,15 @@ Public entry point for other views (e.g. a spot-check report's per-frame plot)::
 opens the compare view (``show_requested``) with ``reference`` on side A (``"v1"``,
 ``"source"`` or another rung name) and ``rung`` on side B, positioned at ``frame``
 (0-based index from the first frame of side A).
+
+``"source"`` is the game's source object as the catalog found it by the layout's one source
+rule (``GameDetail.source_key``, ``services.layout``): the same object the spot-check
+measures against, so a report's "compare with the source" opens what it measured.
 """
 
 from __future__ import annotations
 
 import logging
-import math
 import re
 import tempfile
 from collections.abc import Callable
@@ -30,15 +33,15 @@ from services.catalog import CatalogService, GameDetail, Rendition
 from services.errors import NotFound, ServiceError, describe
 from services.frame_metrics import FrameMetrics, measure_frame_pair
 from services.hls import MediaPlaylist
+from services.layout import GameKeys
 from services.playback import PlaybackSource, source_for_playlist
 
 __all__ = ["SOURCE", "CompareController", "SideChoice"]
 
 log = logging.getLogger(__name__)
 
-#: Name of the mezzanine source object as a comparable rendition (``games/{id}/source.*``).
+#: Name of the mezzanine source object as a comparable rendition (``GameDetail.source_key``).
 SOURCE = "source"
-_SOURCE_RE = re.compile(r"^games/[^/]+/source\.(mp4|mov|mkv|m4v|ts|mxf)$", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -198,9 +201,10 @@ class CompareController(QObject):
         game_id = detail.summary.id
         title = f"{game_id} — {name}"
         if name == SOURCE:
-            key = next((o.key for o in detail.objects if _SOURCE_RE.match(o.key)), None)
+            key = detail.source_key
             if key is None:
-                raise NotFound(f"Game {game_id} has no source object (games/{game_id}/source.*).")
+                places = GameKeys(game_id).source_places(self._catalog.source_prefix)
+                raise NotFound(f"Game {game_id} has no source object ({places}).")
             return PlaybackSource(url=self._url_for(key), title=title, kind="media")
         rendition = next((r for r in detail.renditions if r.name == name), None)
         if rendition is None:
@@ -259,7 +263,7 @@ def comparable_names(detail: GameDetail) -> list[str]:
     """Names of ``detail``'s renditions that can be compared: single renditions (v1 and
     rungs) with every object present, then ``"source"`` when a source object exists."""
     names = [r.name for r in detail.renditions if _comparable(r)]
-    if any(_SOURCE_RE.match(o.key) for o in detail.objects):
+    if detail.source_key is not None:
         names.append(SOURCE)
     return names
 
@@ -270,17 +274,7 @@ def _comparable(rendition: Rendition) -> bool:
 
 def _frame_rate(detail: GameDetail) -> float | None:
     """Frames/s recorded in the ledger (every rung keeps the source's rate), else None."""
-    ledger = detail.ledger
-    if not isinstance(ledger, dict):
-        return None
-    for row in ledger.get("renditions") or ():
-        try:
-            rate = float(row.get("frame_rate"))
-        except (AttributeError, TypeError, ValueError):
-            continue
-        if math.isfinite(rate) and rate > 0:
-            return rate
-    return None
+    return detail.ledger.frame_rate if detail.ledger is not None else None
 
 
 def _safe(text: str) -> str:

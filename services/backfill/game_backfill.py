@@ -16,19 +16,23 @@ never written, nothing is ever deleted. A re-run after a kill resumes: when the 
 stored and verifies, the encode is skipped; otherwise the deterministic encode (one x264
 thread per rung) reproduces identical bytes and the uploader keeps every object already
 stored. An already-v1.5 game is verified and skipped unless ``force`` is set.
+
+Keys come from ``services.layout``; the ledger and the multivariant playlist are
+``services.abr`` (shared with the spot-check); steps 4 and 5 and the check of an already
+published game are ``services.backfill.publish``.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import shutil
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from services.abr.ledger import LedgerDocument, LedgerObject, PackagedRendition
+from services.abr.multivariant import codecs_attribute, measure_bandwidth, multivariant_text
 from services.backfill.encode import (
     INIT_NAME,
     PLAYLIST_NAME,
@@ -36,8 +40,7 @@ from services.backfill.encode import (
     LadderEncode,
     ladder_command,
 )
-from services.backfill.ledger import LedgerDocument, PackagedRendition
-from services.backfill.multivariant import codecs_attribute, measure_bandwidth, multivariant_text
+from services.backfill.publish import publish_master, sha256_hex, verify_published, write_anchor
 from services.backfill.source import (
     SourceRendition,
     probe_source,
@@ -45,18 +48,15 @@ from services.backfill.source import (
     require_no_missing,
 )
 from services.backfill.upload import RungObject, RungUploader, verify_stored
-from services.errors import MediaError, NotFound, PreconditionFailed
+from services.errors import MediaError, NotFound
 from services.hls import MediaPlaylist, MultivariantPlaylist, parse_playlist
 from services.job_reporting import JobOutcome, JobReporter
 from services.ladder import Ladder, PlannedRung, gop_frames, plan_rungs
+from services.layout import MASTER, MASTER_V1, GameKeys
 from services.media_tools.binaries import ffmpeg_exe, ffmpeg_version
 from services.media_tools.probe import RenditionProbe
 from services.storage import ObjectBody, Storage
 
-MASTER = "master.m3u8"
-ANCHOR = "master.v1.m3u8"
-LEDGER = "abr/renditions.json"
-PLAYLIST_TYPE = "application/vnd.apple.mpegurl"
 FRAME_TOLERANCE = 2
 """Encoded frames may differ from the v1 playlist's duration x fps by this many frames."""
 
@@ -72,33 +72,6 @@ def _mb(size: int) -> str:
 async def no_checkpoint(stage: str) -> None:
     """The default checkpoint: go on at once."""
     return None
-
-
-@dataclass(frozen=True)
-class GameKeys:
-    """The keys of one game: ``prefix`` is ``games/{id}/``."""
-
-    game_id: str
-
-    @property
-    def prefix(self) -> str:
-        return f"games/{self.game_id}/"
-
-    @property
-    def master(self) -> str:
-        return self.prefix + MASTER
-
-    @property
-    def anchor(self) -> str:
-        return self.prefix + ANCHOR
-
-    @property
-    def ledger(self) -> str:
-        return self.prefix + LEDGER
-
-    @property
-    def abr(self) -> str:
-        return self.prefix + "abr/"
 
 
 class GameBackfill:
@@ -142,7 +115,7 @@ class GameBackfill:
         parsed = parse_playlist(master.data, uri=keys.master)
         published = isinstance(parsed, MultivariantPlaylist)
         if published and not self.force:
-            return await self._verify_published(master, stored, reporter)
+            return await verify_published(self.storage, keys, master, stored, reporter)
         source = await self._source(master, published, stored)
         require_no_missing(source, stored)
         reporter.log(
@@ -156,18 +129,18 @@ class GameBackfill:
             reporter.progress(0.94, "ledger", f"writing {keys.ledger}")
             data = ledger.to_bytes()
             await self.storage.put(
-                keys.ledger, data, sha256=_sha(data), content_type="application/json"
+                keys.ledger, data, sha256=sha256_hex(data), content_type="application/json"
             )
             reporter.log(f"ledger written: {keys.ledger}")
         await self.checkpoint("ledger")
         reporter.progress(0.96, "anchor", f"rollback anchor {keys.anchor}")
-        await self._write_anchor(source)
+        await write_anchor(self.storage, keys, source)
         await self.checkpoint("anchor")
         reporter.progress(0.98, "publish", f"publishing {keys.master}")
         text = multivariant_text(ledger.renditions, keys.prefix).encode("utf-8")
-        changed = await self._publish(master, text, reporter)
+        changed = await publish_master(self.storage, keys, master, text, reporter)
         await self.checkpoint("published")
-        rungs = [r.rung for r in ledger.renditions]
+        rungs = ledger.rungs
         skipped = [f"{rung} skipped ({reason})" for rung, reason in ledger.skipped]
         summary = (
             f"{len(rungs)} rungs ({', '.join(rungs)}), {_mb(uploaded)} uploaded, "
@@ -197,7 +170,7 @@ class GameBackfill:
         if published:
             if keys.anchor not in stored:
                 raise MediaError(
-                    f"{keys.master} is multivariant but {ANCHOR} is missing: the game is "
+                    f"{keys.master} is multivariant but {MASTER_V1} is missing: the game is "
                     "broken (no rollback anchor); nothing was changed."
                 )
             anchor = await self.storage.get(keys.anchor)
@@ -388,7 +361,7 @@ class GameBackfill:
         version: str,
     ) -> PackagedRendition:
         rung_dir = work / plan.rung.name
-        key_prefix = f"{self.keys.abr}{plan.rung.name}/"
+        key_prefix = self.keys.rung_prefix(plan.rung.name)
         playlist = parse_playlist((rung_dir / PLAYLIST_NAME).read_bytes(), uri=PLAYLIST_NAME)
         if not isinstance(playlist, MediaPlaylist):
             raise MediaError(f"ffmpeg wrote a multivariant playlist for {plan.rung.name}.")
@@ -413,88 +386,10 @@ class GameBackfill:
             codecs=codecs_attribute((rung_dir / INIT_NAME).read_bytes(), video.has_audio),
             bandwidth=peak,
             average_bandwidth=average,
-            objects=tuple(objects[key_prefix + n] for n in names),
-        )
-
-    async def _write_anchor(self, source: SourceRendition) -> None:
-        """``master.v1.m3u8`` = the v1 bytes, only if absent; an existing one must match."""
-        keys = self.keys
-        if source.key == keys.anchor:
-            return
-        try:
-            await self.storage.put(
-                keys.anchor,
-                source.data,
-                sha256=source.sha256,
-                content_type=PLAYLIST_TYPE,
-                if_none_match=True,
-            )
-        except PreconditionFailed:
-            existing = await self.storage.get(keys.anchor)
-            if existing.data != source.data:
-                raise MediaError(
-                    f"{keys.anchor} already exists and differs from the v1 playlist: the game "
-                    "is broken. Nothing was published."
-                ) from None
-
-    async def _publish(self, master: ObjectBody, text: bytes, reporter: JobReporter) -> bool:
-        """Write the multivariant master over the ETag read at the start; False when the
-        stored master already has exactly these bytes."""
-        if master.data == text:
-            return False
-        try:
-            await self.storage.put(
-                self.keys.master,
-                text,
-                sha256=_sha(text),
-                content_type=PLAYLIST_TYPE,
-                if_match=master.etag,
-            )
-        except PreconditionFailed:
-            raise PreconditionFailed(
-                f"{self.keys.master} changed while the job ran (its ETag is no longer "
-                f"{master.etag}): someone else modified the game, so the multivariant "
-                "playlist was NOT published. The rung objects and the ledger are stored; "
-                "check the game, then run the backfill again."
-            ) from None
-        reporter.log(f"published {self.keys.master} (replacing ETag {master.etag})")
-        return True
-
-    async def _verify_published(
-        self, master: ObjectBody, stored: dict, reporter: JobReporter
-    ) -> JobOutcome:
-        """An already-v1.5 game: check anchor, ledger objects and master; never re-encode."""
-        keys = self.keys
-        reporter.progress(0.2, "verify", "already v1.5: verifying instead of re-encoding")
-        for key in (keys.anchor, keys.ledger):
-            if key not in stored:
-                raise MediaError(f"{keys.game_id} has a multivariant master but no {key}: broken.")
-        ledger = LedgerDocument.from_bytes((await self.storage.get(keys.ledger)).data, keys.ledger)
-        anchor = await self.storage.get(keys.anchor)
-        problems = await verify_stored(self.storage, ledger.objects)
-        if any(r.source_sha256 != _sha(anchor.data) for r in ledger.renditions):
-            problems.append(f"{ANCHOR} is not the v1 playlist the ledger was encoded from")
-        if multivariant_text(ledger.renditions, keys.prefix).encode() != master.data:
-            problems.append(f"{MASTER} differs from the one the ledger describes")
-        if problems:
-            raise MediaError(
-                f"{keys.game_id} is v1.5 but does not verify: {problems[0]}"
-                + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else "")
-                + ". Run a spot-check, or re-run the backfill with --force."
-            )
-        summary = f"already v1.5: {len(ledger.objects)} objects verified, nothing re-encoded"
-        reporter.progress(1.0, "done", summary)
-        return JobOutcome(
-            summary,
-            {
-                "game_id": keys.game_id,
-                "state": "v1.5",
-                "verified_only": True,
-                "objects": len(ledger.objects),
-                "bytes_uploaded": 0,
-                "bytes_reused": 0,
-                "rungs": [r.rung for r in ledger.renditions],
-            },
+            objects=tuple(
+                LedgerObject(o.key, o.size, o.sha256)
+                for o in (objects[key_prefix + n] for n in names)
+            ),
         )
 
     def _work_dir(self, job_id: str) -> Path:
@@ -504,10 +399,6 @@ class GameBackfill:
         for stale in self.work_root.glob(f"{self.keys.game_id}.*"):
             shutil.rmtree(stale, ignore_errors=True)
         return self.work_root / f"{self.keys.game_id}.{job_id}"
-
-
-def _sha(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
 
 
 def _now() -> str:

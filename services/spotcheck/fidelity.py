@@ -2,8 +2,9 @@
 
 ``fidelity.v1_remux`` (game): the per-packet MD5 of the video stream of v1 (read with
 ``-c copy``, so packets are hashed as stored, never decoded) equals the source's, packet by
-packet (size and MD5; timestamps may differ between containers). Skipped when no source
-object is configured for the game (``games/{id}/source.mp4`` or ``{source_prefix}{id}.mp4``).
+packet (size and MD5; timestamps may differ between containers). Skipped when the game has no
+source object (``services.layout``'s source rule: ``games/{id}/source.{ext}`` or
+``{source_prefix}{id}.{ext}``).
 """
 
 from __future__ import annotations
@@ -15,14 +16,6 @@ from services.media_tools.runner import run_tool
 from services.spotcheck.checks import Check, check, skipped
 
 NAME = "fidelity.v1_remux"
-
-
-def source_candidates(game_id: str, source_prefix: str = "") -> list[str]:
-    """Keys that may hold the game's source, in order of preference."""
-    keys = [f"games/{game_id}/source.mp4"]
-    if source_prefix:
-        keys.append(f"{source_prefix}{game_id}.mp4")
-    return keys
 
 
 async def packet_hashes(url: str, *, hide: str = "") -> tuple[list[tuple[int, str]], str]:

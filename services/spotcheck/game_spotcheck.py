@@ -5,7 +5,8 @@ Steps (progress stages in brackets):
 
 1. [inspect] read ``master.m3u8``, list the game's objects once, read the ledger, the
    anchor and every rung playlist: game-level checks (ledger, anchor, multivariant URIs,
-   the master lists exactly the ledger's rungs) and per-rung playlist checks;
+   the master lists exactly the ledger's rungs) and per-rung playlist checks
+   (``services.spotcheck.inspection``);
 2. [measure] at once: streamed SHA-256 of every ledger object; one ffprobe per rendition
    (reference and rungs: keyframes, frame counts, durations, A/V offsets, sizes); the
    fidelity comparison when a source is configured; and, once the reference is probed,
@@ -25,33 +26,31 @@ import shutil
 import tempfile
 import time
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from services.backfill.game_backfill import GameKeys
-from services.backfill.ledger import LedgerDocument, PackagedRendition
-from services.errors import MediaError, NotFound, PlaylistError
-from services.hls import MediaPlaylist, MultivariantPlaylist, Variant, parse_playlist, resolve_key
+from services.abr.ledger import LedgerDocument
+from services.errors import MediaError, NotFound
+from services.hls import resolve_key
 from services.job_reporting import JobOutcome, JobReporter
 from services.ladder import Ladder, plan_rungs
+from services.layout import GameKeys
 from services.media_tools.binaries import ffmpeg_exe
 from services.media_tools.probe import RenditionProbe, probe_rendition
 from services.spotcheck import integrity, quality, structure
 from services.spotcheck.checks import (
     Check,
-    FrameSeries,
     GameReport,
     Reference,
     RungReport,
     check,
     skipped,
 )
-from services.spotcheck.fidelity import check_fidelity, source_candidates
+from services.spotcheck.fidelity import check_fidelity
 from services.spotcheck.hashing import StoreHasher
+from services.spotcheck.inspection import RungState, inspect_game
 from services.spotcheck.metrics import (
-    RungFrameMetrics,
     metric_files,
     metrics_command,
     read_metric_files,
@@ -61,30 +60,13 @@ from services.spotcheck.report import write_report
 from services.storage import Storage
 
 
-@dataclass
-class _Rung:
-    """What step 1 learned of one ledger row."""
-
-    row: PackagedRendition
-    playlist: MediaPlaylist | None = None
-    playlist_problem: str = ""
-    variant: Variant | None = None
-    init: bytes | None = None
-    missing: bool = False
-    probe: RenditionProbe | None = None
-    probe_problem: str = ""
-    values: RungFrameMetrics | None = None
-    series: FrameSeries | None = None
-    metrics_problem: str = ""
-    checks: list[Check] = field(default_factory=list)
-
-
 class GameSpotcheck:
     """The spot-check of one game; call it with a ``JobReporter``.
 
     ``url_for(key)`` is the playback gateway's URL of a stored key (ffmpeg and ffprobe
     read through it); ``report_root`` is where reports are kept (``{job_id}/``);
-    ``source_prefix`` a profile-level prefix holding ``{game_id}.mp4`` sources;
+    ``source_prefix`` a profile-level prefix holding ``{game_id}.{ext}`` sources (the
+    source rule of ``services.layout``);
     ``vmaf_threads`` libvmaf's ``n_threads``. Raises ``NotFound`` (no such game),
     ``AccessDenied``/``Unreachable`` from the store; every finding about the game itself
     is a failed check in the report, not an exception.
@@ -154,22 +136,14 @@ class GameSpotcheck:
             raise NotFound(f"No game {keys.game_id!r}: {keys.master} does not exist.") from None
         listing = {o.key: o.size for o in (await self.storage.list_all(keys.prefix)).objects}
         self._listing = listing
-        ledger, problem = await self._ledger(master_body.data, listing)
+        seen = await inspect_game(self.storage, keys, master_body.data, listing,
+                                  source_prefix=self.source_prefix)  # fmt: skip
+        ledger = seen.ledger
         if ledger is None:
-            return self._game([check("integrity.ledger", [problem])], [], None, started)
-        anchor = (await self.storage.get(keys.anchor)).data if keys.anchor in listing else None
-        master = parse_playlist(master_body.data, uri=keys.master)
-        assert isinstance(master, MultivariantPlaylist)
-        game_checks = [
-            check("integrity.ledger", []),
-            integrity.check_anchor(anchor, ledger),
-            integrity.check_multivariant_uris(keys.master, master, listing, keys.prefix),
-        ]
-        rungs = [_Rung(row) for row in ledger.renditions]
-        game_checks.append(self._match_variants(master, rungs))
-        await self._read_rung_playlists(rungs, listing)
-        source_key = await self._source_key(listing)
-        v1_key = keys.anchor if anchor is not None else None
+            return self._game([check("integrity.ledger", [seen.problem])], [], None, started)
+        game_checks, rungs = list(seen.checks), list(seen.rungs)
+        source_key = seen.source_key
+        v1_key = keys.anchor if seen.anchor is not None else None
         reference_key = source_key or v1_key
         game_checks.append(await self._measure(rungs, reference_key, source_key, v1_key,
                                                ledger, reporter))  # fmt: skip
@@ -188,77 +162,9 @@ class GameSpotcheck:
         return GameReport(self.keys.game_id, tuple(checks), tuple(rungs), ref,
                           self.ladder.label, time.monotonic() - started)
 
-    async def _ledger(self, master: bytes, listing: dict[str, int]
-                      ) -> tuple[LedgerDocument | None, str]:
-        keys = self.keys
-        try:
-            parsed = parse_playlist(master, uri=keys.master)
-        except PlaylistError as exc:
-            return None, f"master.m3u8 is not a valid playlist: {exc}"
-        if not isinstance(parsed, MultivariantPlaylist):
-            return None, ("master.m3u8 is a v1 media playlist: the game is not backfilled, "
-                          "there is no ladder to spot-check")
-        if keys.ledger not in listing:
-            return None, "the packaging ledger abr/renditions.json is missing"
-        try:
-            ledger = LedgerDocument.from_bytes((await self.storage.get(keys.ledger)).data,
-                                               keys.ledger)
-        except MediaError as exc:
-            return None, str(exc)
-        if not ledger.renditions:
-            return None, "the ledger records no rung"
-        return ledger, ""
-
-    def _match_variants(self, master: MultivariantPlaylist, rungs: list[_Rung]) -> Check:
-        """``structure.multivariant``: master.m3u8 lists exactly the ledger's rungs."""
-        by_key = {resolve_key(self.keys.master, v.uri): v for v in master.variants}
-        reasons = []
-        for rung in rungs:
-            rung.variant = by_key.pop(rung.row.playlist, None)
-            if rung.variant is None:
-                reasons.append(f"rung {rung.row.rung} is in the ledger but not in master.m3u8")
-        reasons += [f"master.m3u8 lists {key}, which the ledger does not record"
-                    for key in by_key]
-        return check("structure.multivariant", reasons)
-
-    async def _read_rung_playlists(self, rungs: list[_Rung], listing: dict[str, int]) -> None:
-        async def read(rung: _Rung) -> None:
-            row = rung.row
-            rung.missing = any(o.key not in listing for o in row.objects)
-            if row.playlist not in listing:
-                rung.playlist_problem = f"{row.rung}/index.m3u8 is missing"
-                return
-            try:
-                parsed = parse_playlist((await self.storage.get(row.playlist)).data,
-                                        uri=row.playlist)
-            except PlaylistError as exc:
-                rung.playlist_problem = str(exc)
-                return
-            if not isinstance(parsed, MediaPlaylist):
-                rung.playlist_problem = f"{row.playlist} is not a media playlist"
-                return
-            rung.playlist = parsed
-            init_key = resolve_key(row.playlist, parsed.init_uri) if parsed.init_uri else None
-            if init_key and init_key in listing:
-                rung.init = (await self.storage.get(init_key)).data
-
-        await asyncio.gather(*(read(r) for r in rungs))
-
-    async def _source_key(self, listing: dict[str, int]) -> str | None:
-        for key in source_candidates(self.keys.game_id, self.source_prefix):
-            if key in listing:
-                return key
-            if not key.startswith(self.keys.prefix):
-                try:
-                    await self.storage.head(key)
-                    return key
-                except NotFound:
-                    continue
-        return None
-
     async def _measure(
         self,
-        rungs: list[_Rung],
+        rungs: list[RungState],
         reference_key: str | None,
         source_key: str | None,
         v1_key: str | None,
@@ -281,11 +187,11 @@ class GameSpotcheck:
                 f"{hasher.bytes_hashed / 1e6:.1f} of {total / 1e6:.1f} MB hashed",
             )  # fmt: skip
 
-        async def objects(rung: _Rung) -> None:
+        async def objects(rung: RungState) -> None:
             rung.checks.append(await integrity.check_objects(hasher, rung.row, self.keys.prefix))
             show()
 
-        async def probe(rung: _Rung) -> None:
+        async def probe(rung: RungState) -> None:
             if rung.playlist is None or rung.missing:
                 return
             try:
@@ -325,7 +231,7 @@ class GameSpotcheck:
         self._place_series(rungs)
         return tasks[-1].result()
 
-    async def _metrics(self, rungs: list[_Rung], reference_key: str, expected: dict,
+    async def _metrics(self, rungs: list[RungState], reference_key: str, expected: dict,
                        show: Callable[[], None]) -> None:
         """Run the one-decode metrics command over every measurable rung."""
         reference = self._reference
@@ -364,7 +270,7 @@ class GameSpotcheck:
         finally:
             shutil.rmtree(folder, ignore_errors=True)
 
-    def _place_series(self, rungs: list[_Rung]) -> None:
+    def _place_series(self, rungs: list[RungState]) -> None:
         """Once every probe is done: each measured rung's values on the reference frames."""
         reference = self._reference
         for rung in rungs:
@@ -382,7 +288,7 @@ class GameSpotcheck:
         match = next((p for p in planned if p.rung.name == rung), None)
         return None if match is None else (match.width, match.height)
 
-    def _rung_report(self, rung: _Rung, rungs: list[_Rung],
+    def _rung_report(self, rung: RungState, rungs: list[RungState],
                      reference: RenditionProbe | None) -> RungReport:
         row, prefix = rung.row, self.keys.prefix
         checks = list(rung.checks)
@@ -404,7 +310,8 @@ class GameSpotcheck:
         checks.sort(key=lambda c: order.get(c.name, len(order)))
         return RungReport(row.rung, tuple(checks), pooled, measures, rung.series)
 
-    def _stream_checks(self, rung: _Rung, rungs: list[_Rung], reference: RenditionProbe | None,
+    def _stream_checks(self, rung: RungState, rungs: list[RungState],
+                       reference: RenditionProbe | None,
                        measures: dict[str, object]) -> list[Check]:
         assert rung.playlist is not None
         baseline = next(r for r in rungs if r.playlist is not None)
@@ -446,7 +353,7 @@ class GameSpotcheck:
             rung.variant.resolution if rung.variant else None))  # fmt: skip
         return out
 
-    def _quality_checks(self, rung: _Rung, reference: RenditionProbe | None,
+    def _quality_checks(self, rung: RungState, reference: RenditionProbe | None,
                         measures: dict[str, object]) -> list[Check]:
         names = ("quality.metrics", "quality.frames", "quality.duration", "quality.av_offset")
         if reference is None:

@@ -16,7 +16,7 @@ import asyncio
 import hashlib
 from collections.abc import Iterable
 
-from services.backfill.ledger import LedgerDocument, PackagedRendition
+from services.abr.ledger import LedgerDocument, PackagedRendition
 from services.hls import MediaPlaylist, MultivariantPlaylist, referenced_keys
 from services.spotcheck.checks import Check, check
 from services.spotcheck.hashing import StoreHasher

@@ -10,7 +10,7 @@ BANDWIDTH_TOLERANCE = 0.10
 """Declared ``BANDWIDTH`` / ``AVERAGE-BANDWIDTH`` may differ from the measured figure by
 this fraction of the measured one (Apple HLS authoring spec: the measured peak bit rate
 within 10 % of ``BANDWIDTH``; RFC 8216 §4.3.4.2 defines both attributes). Measured as the
-backfill measures them (``services.backfill.multivariant.measure_bandwidth``): segment bits
+backfill measures them (``services.abr.multivariant.measure_bandwidth``): segment bits
 over EXTINF seconds, peak and whole-rendition average, init section not counted."""
 
 FRAME_COUNT_TOLERANCE = 0

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from services.backfill.multivariant import codecs_attribute, measure_bandwidth
+from services.abr.multivariant import codecs_attribute, measure_bandwidth
 from services.errors import MediaError
 from services.hls import MediaPlaylist, Variant
 from services.media_tools.probe import RenditionProbe

@@ -1,4 +1,7 @@
-"""Build the multivariant ``master.m3u8`` of a backfilled game and the figures it declares.
+"""The multivariant ``master.m3u8`` of a backfilled game and the figures it declares.
+
+The backfill writes it (``multivariant_text``) from the ledger rows; the spot-check measures
+the same figures (``measure_bandwidth``, ``codecs_attribute``) to check what is declared.
 
 - ``BANDWIDTH`` is the peak segment bit rate and ``AVERAGE-BANDWIDTH`` the average over the
   whole rendition (RFC 8216 §4.3.4.2), both measured from the stored segments: bits of each
@@ -14,8 +17,9 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from services.backfill.ledger import PackagedRendition
+from services.abr.ledger import PackagedRendition
 from services.errors import MediaError
+from services.hls import MultivariantPlaylist, Variant, resolve_key
 from services.ladder import avc_codec_string
 
 AAC_LC = "mp4a.40.2"
@@ -64,3 +68,11 @@ def multivariant_text(renditions: Sequence[PackagedRendition], game_prefix: str)
         )
         lines += [f"#EXT-X-STREAM-INF:{attributes}", row.playlist[len(game_prefix) :]]
     return "\n".join(lines) + "\n"
+
+
+def variants_by_playlist(master_key: str, master: MultivariantPlaylist) -> dict[str, Variant]:
+    """The variants of a stored multivariant playlist keyed by the bucket key of the media
+    playlist each points at (URIs resolved against ``master_key``, RFC 8216 §4.1); an
+    absolute URL, which names no bucket key, is kept as written. A ledger row's
+    ``playlist`` is the key of its variant."""
+    return {resolve_key(master_key, v.uri) or v.uri: v for v in master.variants}
