@@ -1,12 +1,13 @@
 """Async client of the video-assets API (DESIGN.md §1.3) over httpx; no Qt.
 
-``AssetsClient`` lists assets (filters, cursor pagination), reads one asset and its
-processing events, and retries failed assets with an ``Idempotency-Key`` per request.
+``AssetsClient`` makes the API's requests: one page of the listing (filters, a cursor), one
+asset, its processing events, and one retry with an ``Idempotency-Key``. Walking every page
+and retrying many assets at once are ``services.assets_batch``.
 
 Errors: the read methods raise the typed errors of ``services.errors`` only (never an
-httpx exception); their messages say what happened and on which endpoint (method and path,
-never the host or the token). ``retry``/``retry_many`` never raise for a per-asset outcome:
-they return a ``RetryResult`` per asset instead.
+httpx exception), mapped by ``services.http_errors``; their messages say what happened and
+on which endpoint (method and path, never the host or the token). ``retry`` never raises
+for the asset's outcome: it returns a ``RetryResult`` instead.
 
 Retries: GETs are idempotent and retried on 5xx answers and network failures, up to
 ``get_attempts`` attempts in all with a short backoff (0.2 s, then 0.6 s). A POST is never
@@ -22,11 +23,9 @@ that used it (the CLI runs one ``asyncio.run`` per command, the GUI a qasync loo
 from __future__ import annotations
 
 import asyncio
-import inspect
 import logging
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -41,6 +40,7 @@ from services.assets_model import (
     parse_asset,
     parse_event,
 )
+from services.clock import iso_z
 from services.errors import (
     AccessDenied,
     BadConfig,
@@ -49,8 +49,8 @@ from services.errors import (
     NotFound,
     ServiceError,
     Unreachable,
-    UpstreamError,
 )
+from services.http_errors import HttpApi, json_answer, request_error, status_error
 
 log = logging.getLogger(__name__)
 
@@ -61,20 +61,20 @@ GET_BACKOFF_S = (0.2, 0.6)
 #: seconds to wait before re-sending a POST that got no answer (same Idempotency-Key)
 POST_RESEND_DELAY_S = 0.2
 
-#: ``on_result`` callback of ``retry_many``: a plain function or a coroutine function
-ResultCallback = Callable[[RetryResult], Any]
+#: how messages name this API
+ASSETS_API = HttpApi("assets API")
+#: the outcome of ``retry`` for each error type of an answer (any other: ``"error"``)
+RETRY_OUTCOMES: tuple[tuple[type[ServiceError], str], ...] = (
+    (Conflict, "conflict"),
+    (NotFound, "not_found"),
+    (AccessDenied, "forbidden"),
+)
 
 
-def iso_utc(value: datetime | str) -> str:
-    """A time as ISO-8601 UTC with a ``Z`` suffix (``2026-11-01T12:00:00Z``).
-
-    A naive ``datetime`` is taken as UTC; a string is sent as given.
-    """
-    if isinstance(value, str):
-        return value
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+def _query_time(value: datetime | str) -> str:
+    """A ``since``/``until`` bound as ISO-8601 UTC with a ``Z`` (a naive ``datetime`` is
+    taken as UTC; a string is sent as given)."""
+    return value if isinstance(value, str) else iso_z(value, timespec="auto")
 
 
 def _asset_path(post_id: str) -> str:
@@ -83,35 +83,8 @@ def _asset_path(post_id: str) -> str:
     return f"{LIST_PATH}/{quote(post_id, safe='')}"
 
 
-def _body_json(response: httpx.Response) -> Any:
-    """The answer's JSON, or None when it has none (never raises)."""
-    try:
-        return response.json()
-    except ValueError:
-        return None
-
-
-def _server_detail(response: httpx.Response) -> str:
-    """A short reason from the server's answer (its JSON ``error`` field), or ``""``."""
-    body = _body_json(response)
-    if isinstance(body, dict) and isinstance(body.get("error"), str) and body["error"]:
-        return f": {body['error'][:200]}"
-    return ""
-
-
-def _status_from(response: httpx.Response) -> str | None:
-    """The ``status`` field of a 409 answer (the asset's status now), when it has one."""
-    body = _body_json(response)
-    if isinstance(body, dict) and isinstance(body.get("status"), str) and body["status"]:
-        return body["status"]
-    return None
-
-
-def _network_reason(exc: httpx.HTTPError, timeout_s: float) -> str:
-    if isinstance(exc, httpx.TimeoutException):
-        return f"no answer within {timeout_s:g} s ({type(exc).__name__})"
-    text = str(exc).strip()
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+def _attempts(count: int) -> str:
+    return f"; {count} attempt{'s' if count > 1 else ''}"
 
 
 class AssetsClient:
@@ -203,68 +176,32 @@ class AssetsClient:
     async def _get_json(self, path: str, params: dict[str, Any] | None = None) -> Any:
         """GET ``path`` → decoded JSON, with the bounded retries on 5xx/network failures.
 
-        Raises ``AccessDenied`` (401/403), ``NotFound`` (404), ``Conflict`` (409),
-        ``UpstreamError`` (5xx after the retries), ``Unreachable`` (no answer after the
-        retries), ``BadResponse`` (not JSON, or a redirect), ``ServiceError`` (other 4xx).
+        Raises what ``services.http_errors.json_answer`` maps (``AccessDenied`` 401/403,
+        ``NotFound`` 404, ``Conflict`` 409, ``Rejected`` 400/422, ``BadResponse`` for a
+        redirect, another status or a body that is not JSON), ``UpstreamError`` (5xx after
+        the retries), ``Unreachable`` (no answer after the retries).
         """
         what = f"GET {path}"
         failure: ServiceError | None = None
         for attempt in range(1, self.get_attempts + 1):
             try:
                 response = await self._http().get(path, params=params)
-            except httpx.UnsupportedProtocol as exc:
-                raise BadConfig(f"The assets API URL is not usable ({what}): {exc}") from exc
-            except httpx.TransportError as exc:
-                failure = Unreachable(
-                    f"Cannot reach the assets API ({what}): "
-                    f"{_network_reason(exc, self.timeout_s)}; "
-                    f"{attempt} attempt{'s' if attempt > 1 else ''}."
+            except httpx.RequestError as exc:
+                failure = request_error(
+                    ASSETS_API, exc, what, timeout_s=self.timeout_s, note=_attempts(attempt)
                 )
+                if not isinstance(failure, Unreachable):
+                    raise failure from exc
             else:
                 if response.status_code < 500:
-                    return self._decode(response, what)
-                failure = UpstreamError(
-                    f"The assets API failed on {what} (HTTP {response.status_code}"
-                    f"{_server_detail(response)}); {attempt} "
-                    f"attempt{'s' if attempt > 1 else ''}."
-                )
+                    return json_answer(ASSETS_API, response, what)
+                failure = status_error(ASSETS_API, response, what, note=_attempts(attempt))
             if attempt < self.get_attempts:
                 delay = GET_BACKOFF_S[min(attempt - 1, len(GET_BACKOFF_S) - 1)]
                 log.info("%s failed (attempt %d), retrying in %.1f s", what, attempt, delay)
                 await asyncio.sleep(delay)
         assert failure is not None
         raise failure
-
-    @staticmethod
-    def _decode(response: httpx.Response, what: str) -> Any:
-        """The JSON of a non-5xx answer, or the typed error of its status code."""
-        code = response.status_code
-        if code == 401:
-            raise AccessDenied(
-                f"The assets API refused the token (HTTP 401) on {what}: "
-                "check the profile's assets API token."
-            )
-        if code == 403:
-            raise AccessDenied(f"The assets API token is not allowed to {what} (HTTP 403).")
-        if code == 404:
-            raise NotFound(f"Not found on the assets API: {what} (HTTP 404).", what)
-        if code == 409:
-            status = _status_from(response)
-            now = f" (status is now {status})" if status else ""
-            raise Conflict(f"The asset changed meanwhile{now}: {what} answered HTTP 409.", status)
-        if 300 <= code < 400:
-            raise BadResponse(
-                f"The assets API answered a redirect (HTTP {code}) to {what}: "
-                "check the profile's assets API URL."
-            )
-        if code >= 400:
-            raise ServiceError(
-                f"The assets API rejected {what} (HTTP {code}{_server_detail(response)})."
-            )
-        try:
-            return response.json()
-        except ValueError as exc:
-            raise BadResponse(f"The assets API answered {what} with invalid JSON.") from exc
 
     # -- reads ------------------------------------------------------------------------------
 
@@ -288,7 +225,7 @@ class AssetsClient:
 
         Raises ``AccessDenied``, ``NotFound``, ``UpstreamError``, ``Unreachable``,
         ``BadResponse`` (also when the JSON is not ``{items, next_cursor}`` of assets),
-        ``ServiceError`` (the server rejected a filter), ``ValueError`` (``limit`` < 1).
+        ``Rejected`` (the server rejected a filter), ``ValueError`` (``limit`` < 1).
         """
         if limit < 1:
             raise ValueError("limit must be at least 1")
@@ -298,9 +235,9 @@ class AssetsClient:
         if error_code:
             params["error_code"] = error_code
         if since is not None:
-            params["since"] = iso_utc(since)
+            params["since"] = _query_time(since)
         if until is not None:
-            params["until"] = iso_utc(until)
+            params["until"] = _query_time(until)
         if text:
             params["q"] = text
         if cursor:
@@ -317,28 +254,6 @@ class AssetsClient:
         except BadResponse as exc:
             raise BadResponse(f"The assets API answered {what} with a bad asset: {exc}") from exc
         return AssetPage(items, next_cursor or None)
-
-    async def iter_pages(self, **filters: Any) -> AsyncIterator[AssetPage]:
-        """Every page of the listing for ``filters`` (the arguments of ``list_assets``;
-        ``limit`` is the page size), following ``next_cursor`` until the last page.
-
-        Raises what ``list_assets`` raises, and ``BadResponse`` when the server hands back a
-        cursor it already gave (it would page forever).
-        """
-        cursor = filters.pop("cursor", None)
-        seen: set[str] = {cursor} if cursor else set()
-        while True:
-            page = await self.list_assets(**filters, cursor=cursor)
-            yield page
-            if page.next_cursor is None:
-                return
-            if page.next_cursor in seen:
-                raise BadResponse(
-                    f"The assets API repeated a page cursor on GET {LIST_PATH}: "
-                    "stopped paging to avoid a loop."
-                )
-            seen.add(page.next_cursor)
-            cursor = page.next_cursor
 
     async def get_asset(self, post_id: str) -> Asset:
         """The asset of ``post_id`` (``GET /api/video-assets/{postId}``).
@@ -402,109 +317,47 @@ class AssetsClient:
                     RETRY_PATH, json={"postId": post_id}, headers={"Idempotency-Key": key}
                 )
                 break
-            except httpx.UnsupportedProtocol as exc:
-                return result("error", f"The assets API URL is not usable: {exc}.")
-            except httpx.TransportError as exc:
-                reason = _network_reason(exc, self.timeout_s)
-                if attempt == 1:
-                    log.info("%s got no answer (%s); re-sending with the same key", what, reason)
+            except httpx.RequestError as exc:
+                failure = request_error(ASSETS_API, exc, what, timeout_s=self.timeout_s)
+                if attempt == 1 and isinstance(failure, Unreachable):
+                    log.info("%s got no answer (%s); re-sending with the same key", what, failure)
                     await asyncio.sleep(POST_RESEND_DELAY_S)
                     continue
-                return result(
-                    "error",
-                    f"Cannot reach the assets API ({what}): {reason}, also when re-sent with "
-                    "the same idempotency key; the retry may not have been recorded.",
-                )
+                if isinstance(failure, Unreachable):
+                    failure = request_error(
+                        ASSETS_API,
+                        exc,
+                        what,
+                        timeout_s=self.timeout_s,
+                        note=", also when re-sent with the same idempotency key; the retry "
+                        "may not have been recorded",
+                    )
+                return result("error", str(failure))
         assert response is not None
         code = response.status_code
-        if code in (200, 201):
-            body = _body_json(response)
+        later = "; try again later" if code >= 500 else ""
+        refused = status_error(ASSETS_API, response, what, note=later)
+        if refused is None:
             try:
-                asset = parse_asset(body)
-            except BadResponse as exc:
+                asset = parse_asset(response.json())
+            except (ValueError, BadResponse) as exc:
                 return result(
                     "error",
                     f"The assets API accepted the retry (HTTP {code}) but its answer is not "
                     f"an asset: {exc}",
                 )
             return result("retried", f"Retry requested (status {asset.status}).", asset=asset)
-        if code == 409:
-            status = _status_from(response)
+        if isinstance(refused, Conflict):
+            status = refused.current_status
             changed = f"status changed to {status}" if status else "status changed"
             return result(
                 "conflict",
                 f"Not retried: {changed} meanwhile: refresh and look before retrying.",
                 current_status=status,
             )
-        if code == 404:
-            return result("not_found", "Not retried: no such asset (HTTP 404).")
-        if code == 401:
-            return result(
-                "forbidden",
-                "Not retried: the assets API refused the token (HTTP 401): check the "
-                "profile's assets API token.",
-            )
-        if code == 403:
-            return result(
-                "forbidden",
-                "Not retried: this token is not allowed to retry assets (HTTP 403).",
-            )
-        if code >= 500:
-            return result(
-                "error",
-                f"Not retried: the assets API failed (HTTP {code}{_server_detail(response)}); "
-                "try again later.",
-            )
-        return result(
-            "error",
-            f"Not retried: the assets API answered HTTP {code}{_server_detail(response)}.",
-        )
-
-    async def retry_many(
-        self,
-        post_ids: Iterable[str],
-        *,
-        concurrency: int = 4,
-        on_result: ResultCallback | None = None,
-    ) -> list[RetryResult]:
-        """Retry several assets, each with its own idempotency key, at most ``concurrency``
-        requests at a time.
-
-        A post id given more than once is retried once: the list holds one result per
-        distinct post id, in the order of their first appearance. ``on_result(result)``
-        (a function or a coroutine function) is called as each request finishes; an
-        exception in it is logged and does not stop the batch.
-
-        Never raises for per-asset outcomes (see ``retry``); raises ``ServiceError`` if the
-        client is closed, ``ValueError`` for ``concurrency`` < 1 or an empty post id.
-        """
-        if concurrency < 1:
-            raise ValueError("concurrency must be at least 1")
-        unique = list(dict.fromkeys(post_ids))
-        for post_id in unique:
-            if not isinstance(post_id, str) or not post_id:
-                raise ValueError("post ids must be non-empty strings")
-        gate = asyncio.Semaphore(concurrency)
-
-        async def one(post_id: str) -> RetryResult:
-            async with gate:
-                outcome = await self.retry(post_id)
-            if on_result is not None:
-                try:
-                    called = on_result(outcome)
-                    if inspect.isawaitable(called):
-                        await called
-                except Exception:
-                    log.exception("on_result failed for %s", post_id)
-            return outcome
-
-        tasks = [asyncio.ensure_future(one(post_id)) for post_id in unique]
-        try:
-            return list(await asyncio.gather(*tasks))
-        except BaseException:
-            for task in tasks:
-                task.cancel()
-            raise
+        outcome = next((o for t, o in RETRY_OUTCOMES if isinstance(refused, t)), "error")
+        text = str(refused)
+        return result(outcome, f"Not retried: {text[:1].lower()}{text[1:]}")
 
     # -- closing ----------------------------------------------------------------------------
 

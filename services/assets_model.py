@@ -8,10 +8,11 @@ Parsing raises ``BadResponse`` naming the field when the server's JSON does not 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
+from services.clock import utc_now
 from services.errors import BadResponse
 
 
@@ -41,9 +42,12 @@ class AssetFilter:
     within_s: int | None = None
 
     def query(self) -> dict[str, Any]:
+        """The filter as keyword arguments of ``AssetsClient.list_assets``: ``status``,
+        ``error_code``, ``text`` (None when unset) and ``since`` (an aware UTC datetime
+        ``within_s`` seconds ago, or None)."""
         since = None
         if self.within_s:
-            since = datetime.now(UTC) - timedelta(seconds=self.within_s)
+            since = utc_now() - timedelta(seconds=self.within_s)
         return {
             "status": self.status or None,
             "error_code": self.error_code or None,

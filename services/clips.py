@@ -17,7 +17,6 @@ rendition; ``foreign``: not an object of this game at all).
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
@@ -83,11 +82,6 @@ class Clip:
     def segment_keys(self) -> tuple[str, ...]:
         """Bucket keys of the segments, in order."""
         return self.keys[len(self.keys) - len(self.segments) :]
-
-    @property
-    def in_offset_s(self) -> float:
-        """Where the in point lies inside the clip (seconds from its start)."""
-        return self.in_s - self.start_s
 
 
 def _format_duration(seconds: float) -> str:
@@ -291,9 +285,7 @@ async def check_clip(
             "is a multivariant playlist; a clip is a media playlist (RFC 8216 §4.3.3)",
             uri=clip_location or "clip",
         )
-    expected_durations = {
-        resolve_key(playlist_key, s.uri): s.duration for s in stored.segments
-    }
+    expected_durations = {resolve_key(playlist_key, s.uri): s.duration for s in stored.segments}
     expected = set(referenced_keys(playlist_key, stored))
     listing = await storage.list_all(game_prefix)
     sizes = {o.key: o.size for o in listing.objects}
@@ -358,8 +350,3 @@ async def fetch_clip_text(url: str, *, timeout_s: float = 15.0, max_bytes: int =
         return answer.content.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise PlaylistError("is not UTF-8 text; not a playlist", uri=url) from exc
-
-
-def clip_segment_names(clip: Clip) -> Sequence[str]:
-    """The segment file names of ``clip`` (for status lines)."""
-    return [s.uri.rsplit("/", 1)[-1] for s in clip.segments]

@@ -11,11 +11,11 @@ a timeout) passes the key of the first attempt, and the service replays its firs
 instead of starting a second break. A POST is re-sent once by the client itself, with the
 same key, only when no answer came at all (connection error or timeout).
 
-**Errors** (``services.errors``, never an httpx exception; messages name the method and path,
-never the host or the token): 401/403 ``AccessDenied``, 404 ``NotFound`` (unknown channel),
-409 ``Conflict`` (a break already runs, or none to stop), 400/422 ``Rejected`` with the
-service's reason, 5xx ``UpstreamError``, no answer ``Unreachable``, a 2xx that is not the
-documented JSON ``BadResponse``.
+**Errors** (``services.errors``, never an httpx exception), mapped by ``services.http_errors``;
+messages name the method and path, never the host or the token: 401/403 ``AccessDenied``,
+404 ``NotFound`` (unknown channel), 409 ``Conflict`` (a break already runs, or none to stop),
+400/422 ``Rejected`` with the service's reason, 5xx ``UpstreamError``, no answer
+``Unreachable``, a 2xx that is not the documented JSON ``BadResponse``.
 """
 
 from __future__ import annotations
@@ -31,17 +31,8 @@ from typing import Any
 
 import httpx
 
-from services.errors import (
-    AccessDenied,
-    BadConfig,
-    BadResponse,
-    Conflict,
-    NotFound,
-    Rejected,
-    ServiceError,
-    Unreachable,
-    UpstreamError,
-)
+from services.errors import BadConfig, BadResponse, ServiceError, Unreachable
+from services.http_errors import HttpApi, json_answer, request_error
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +40,8 @@ CUE_PATH = "/cue"
 CHANNELS_PATH = "/channels"
 #: seconds to wait before re-sending a POST that got no answer (same Idempotency-Key)
 POST_RESEND_DELAY_S = 0.3
+#: how messages name this API
+CUE_API = HttpApi("cue service")
 #: a cue's duration must be in (0, MAX_DURATION_S] seconds (the service's own rule)
 MAX_DURATION_S = 600.0
 
@@ -167,16 +160,6 @@ def parse_ad_break(doc: Any) -> AdBreak:
     )
 
 
-def _detail(response: httpx.Response) -> str:
-    try:
-        body = response.json()
-    except ValueError:
-        return ""
-    if isinstance(body, dict) and isinstance(body.get("error"), str):
-        return body["error"][:300]
-    return ""
-
-
 def new_idempotency_key() -> str:
     """A fresh Idempotency-Key (uuid4 text) for one operator intent."""
     return str(uuid.uuid4())
@@ -262,55 +245,31 @@ class CueClient:
                     CUE_PATH, json=body, headers={"Idempotency-Key": key}
                 )
                 break
-            except httpx.UnsupportedProtocol as exc:
-                raise BadConfig(f"The cue service URL is not usable ({what}): {exc}") from exc
-            except httpx.TransportError as exc:
-                reason = type(exc).__name__ + (f": {exc}" if str(exc) else "")
+            except httpx.RequestError as exc:
+                error = request_error(CUE_API, exc, what, timeout_s=self.timeout_s)
+                if not isinstance(error, Unreachable):
+                    raise error from exc
                 if attempt == 1:
-                    log.info("%s got no answer (%s); re-sending with the same key", what, reason)
+                    log.info("%s got no answer (%s); re-sending with the same key", what, error)
                     await asyncio.sleep(POST_RESEND_DELAY_S)
                     continue
-                raise Unreachable(
-                    f"Cannot reach the cue service ({what}): {reason}, also when re-sent with "
-                    "the same idempotency key; the cue may or may not have been taken."
+                raise request_error(
+                    CUE_API,
+                    exc,
+                    what,
+                    timeout_s=self.timeout_s,
+                    note=", also when re-sent with the same idempotency key; the cue may or "
+                    "may not have been taken",
                 ) from exc
         assert response is not None
         answered = time.monotonic()
-        self._raise_for(response, what)
-        try:
-            doc = response.json()
-        except ValueError as exc:
-            raise BadResponse(f"The cue service answered {what} with invalid JSON.") from exc
+        doc = json_answer(CUE_API, response, what, not_found="does not know this channel")
         try:
             ad_break = parse_ad_break(doc)
         except BadResponse as exc:
             raise BadResponse(f"The cue service answered {what} badly: {exc}.") from exc
         replayed = response.headers.get("Idempotent-Replayed", "").lower() == "true"
         return CueResult(ad_break, key, replayed, response.status_code, answered)
-
-    @staticmethod
-    def _raise_for(response: httpx.Response, what: str) -> None:
-        code = response.status_code
-        detail = _detail(response)
-        reason = f": {detail}" if detail else ""
-        if code in (200, 201):
-            return
-        if code == 401:
-            raise AccessDenied(
-                f"The cue service refused the token (HTTP 401) on {what}: check the profile's "
-                "cue service token."
-            )
-        if code == 403:
-            raise AccessDenied(f"The cue service token may not {what} (HTTP 403){reason}.")
-        if code == 404:
-            raise NotFound(f"The cue service does not know this channel (HTTP 404){reason}.", what)
-        if code == 409:
-            raise Conflict(f"The cue service refused: {detail or 'conflict'} (HTTP 409).")
-        if code in (400, 422):
-            raise Rejected(f"The cue service rejected the request (HTTP {code}){reason}.")
-        if code >= 500:
-            raise UpstreamError(f"The cue service failed on {what} (HTTP {code}){reason}.")
-        raise BadResponse(f"The cue service answered {what} with HTTP {code}{reason}.")
 
     async def channels(self) -> tuple[str, ...]:
         """The channel ids the service offers (``GET /channels`` →
@@ -319,17 +278,12 @@ class CueClient:
         what = f"GET {CHANNELS_PATH}"
         try:
             response = await self._http().get(CHANNELS_PATH)
-        except httpx.UnsupportedProtocol as exc:
-            raise BadConfig(f"The cue service URL is not usable ({what}): {exc}") from exc
-        except httpx.TransportError as exc:
-            raise Unreachable(
-                f"Cannot reach the cue service ({what}): {type(exc).__name__}."
-            ) from exc
-        self._raise_for(response, what)
+        except httpx.RequestError as exc:
+            raise request_error(CUE_API, exc, what, timeout_s=self.timeout_s) from exc
+        doc = json_answer(CUE_API, response, what, not_found="has no channel list")
         try:
-            rows = response.json()["channels"]
-            return tuple(str(row["id"]) for row in rows)
-        except (ValueError, KeyError, TypeError) as exc:
+            return tuple(str(row["id"]) for row in doc["channels"])
+        except (KeyError, TypeError) as exc:
             raise BadResponse(f"The cue service answered {what} without a channel list.") from exc
 
     async def aclose(self) -> None:

@@ -17,6 +17,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from services.assets import AssetsClient
+from services.assets_batch import iter_pages, retry_many
 from services.assets_model import AssetStatus, RetryResult
 from services.errors import AccessDenied, BadResponse, NotFound, Unreachable, UpstreamError
 from tests.conftest import closed_port
@@ -45,7 +46,7 @@ def slow_assets_api(start_assets):
 
 async def _all_assets(client: AssetsClient, **filters):
     found = []
-    async for page in client.iter_pages(**filters):
+    async for page in iter_pages(client, **filters):
         found.extend(page.items)
     return found
 
@@ -73,7 +74,7 @@ def test_pages_through_all_failed_assets(assets_api):
         client = AssetsClient(assets_api.url, SECRET)
         try:
             everything = await _all_assets(client, limit=200)
-            pages = [page async for page in client.iter_pages(status="failed", limit=17)]
+            pages = [page async for page in iter_pages(client, status="failed", limit=17)]
             return everything, pages
         finally:
             await client.aclose()
@@ -177,7 +178,7 @@ def test_bulk_retry_50_with_5_changed_meanwhile(slow_assets_api):
             changed = ids[3::10]  # 5 of them, retried by someone else first
             earlier = [await client.retry(post_id) for post_id in changed]
             seen: list[RetryResult] = []
-            results = await client.retry_many(ids + ids[:4], concurrency=6, on_result=seen.append)
+            results = await retry_many(client, ids + ids[:4], concurrency=6, on_result=seen.append)
             events = {p: await client.events(p) for p in ids}
             return ids, changed, before, earlier, seen, results, events
         finally:
@@ -392,7 +393,7 @@ def test_malformed_json_and_bad_fields_are_bad_responses(fake_api):
                 await client.list_assets()
             fake_api.mode = "repeat-cursor"
             with pytest.raises(BadResponse) as looping:
-                async for _ in client.iter_pages():
+                async for _ in iter_pages(client):
                     pass
             return malformed.value, gets, retried, bad_status.value, looping.value
         finally:

@@ -10,7 +10,8 @@ import asyncio
 import httpx
 import pytest
 
-from services.cue_verify import Phase, VerifyOptions, verify_break
+from services.cue_reports import Phase, VerifyOptions
+from services.cue_verify import verify_break
 from services.cues import CueClient, new_idempotency_key
 from services.errors import AccessDenied, Conflict, NotFound, Rejected, Unreachable, UpstreamError
 from tests.conftest import closed_port
@@ -145,8 +146,9 @@ def test_errors_are_typed_and_change_nothing(cues):
         malformed = http.post("/cue", content=b"{not json", headers=auth)
         assert malformed.status_code == 400 and "malformed JSON" in malformed.json()["error"]
         for duration in (0, -5, 601):
-            answer = http.post("/cue", json={"channel": "sports1", "duration": duration},
-                               headers=auth)
+            answer = http.post(
+                "/cue", json={"channel": "sports1", "duration": duration}, headers=auth
+            )
             assert answer.status_code == 422 and "duration" in answer.json()["error"]
     assert all(not t.breaks for t in cues.desk.timelines.values())
 

@@ -4,7 +4,6 @@ returned / verified / stale), from the cue controller's signals."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Protocol
 
 from PySide6.QtCore import QTimer, SignalInstance
@@ -17,6 +16,8 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+
+from services.clock import utc_now
 
 COLUMNS = ("Variant", "Bandwidth", "Status", "Marker", "SCTE-35", "CUE-IN drift", "After")
 PHASE_TEXT = {
@@ -111,7 +112,7 @@ class CueStatusPanel(QWidget):
     def _tick(self) -> None:
         if self.ad_break is None:
             return
-        now = datetime.now(UTC)
+        now = utc_now()
         to_start = (self.ad_break.start_time - now).total_seconds()
         to_end = (self.ad_break.end_time - now).total_seconds()
         if to_start > 0:

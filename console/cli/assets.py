@@ -17,7 +17,9 @@ from typing import Any
 from console.cli.session import CliSession, Unusable
 from console.context import AppContext
 from console.ops.retries import retry_assets, unique_post_ids
+from services.assets_batch import iter_pages
 from services.assets_model import RETRYABLE, Asset, AssetStatus, ProcessingEvent, RetryResult
+from services.clock import iso_z
 from services.errors import NotFound
 
 #: assets per request while listing (the API allows 1..200)
@@ -61,7 +63,7 @@ def _time_text(value: datetime, *, millis: bool = False) -> str:
 
 def _json_value(value: Any) -> Any:
     if isinstance(value, datetime):
-        return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+        return iso_z(value, timespec="auto")
     if isinstance(value, Enum):
         return value.value
     return value
@@ -95,7 +97,8 @@ async def _assets_list(context: AppContext, args: argparse.Namespace) -> int:
     assert client is not None
     found: list[Asset] = []
     more = False
-    pages = client.iter_pages(
+    pages = iter_pages(
+        client,
         status=args.status,
         error_code=args.error_code,
         text=args.text,

@@ -19,7 +19,7 @@ from console.cli.session import CliSession, Unusable
 from console.context import AppContext
 from console.ops.cue_audit import CueAudit
 from console.ops.cues import CueAction, CueDesk, CueIntent, SentCue
-from services.cue_verify import VariantReport
+from services.cue_reports import VariantReport
 from services.cues import new_idempotency_key
 
 

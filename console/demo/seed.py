@@ -38,6 +38,7 @@ from pathlib import Path
 from console import paths
 from console.demo.games import DEMO_GAMES, FPS, DemoGame
 from console.demo.state import demo_dir, file_lock, write_json_atomic
+from services.clock import utc_stamp
 from services.errors import BadConfig
 from services.media_tools import binaries
 from services.media_tools.runner import ToolTimeout, run_sync
@@ -372,7 +373,7 @@ def build_seed(
         version_line = pinned_ffmpeg_version(exe)
         manifest = {
             "seed_version": SEED_VERSION,
-            "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "created_at": utc_stamp(),
             "source": f"resources/demo/{CLIP_NAME}",
             "ffmpeg_version": version_line,
             "build_seconds": build_seconds,

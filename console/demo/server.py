@@ -13,19 +13,8 @@ One detached process (started by ``console.demo.stack.ensure_demo_stack``) that:
    dead client leases and exits once no client has been alive for ``IDLE_EXIT_SECONDS``;
    SIGTERM/SIGINT exit at once. Every exit path stops the services and takes a final snapshot.
 
-**Snapshot format** (``bucket/``): ``objects/<sha256[:2]>/<sha256>`` hold the bodies
-(content-addressed, so unchanged objects are never copied twice), ``index.json`` maps
-``key -> {sha256, size, content_type, etag, metadata}`` and is replaced atomically after the
-bodies it names are on disk; unreferenced bodies are then deleted.
-
-**Service seam.** A service is an HTTP server hosted by this process (loopback, its own port):
-a factory ``f(ctx: ServiceContext) -> DemoService``, named ``"package.module:callable"`` in
-``SERVICE_FACTORIES`` (or ``$VIDEO_OPS_DEMO_SERVICES``, comma-separated, or ``--service``).
-``start()`` returns the base URL, which is published in ``stack.json`` under the service's
-``state_key`` (``ssai_url``, ``assets_api_url``) and in ``services``; an optional
-``extra_state()`` adds more ``stack.json`` entries (e.g. the assets API's non-secret demo
-token, ``assets_api_token``); ``stop()`` is called on exit. A service that fails to import or
-start is logged and left out; S3 still runs.
+The bucket snapshot is ``console.demo.bucket_snapshot``; the hosted services and how they
+are found are ``console.demo.registry``.
 """
 
 from __future__ import annotations
@@ -33,245 +22,33 @@ from __future__ import annotations
 import argparse
 import contextlib
 import fcntl
-import hashlib
-import importlib
 import logging
 import os
-import shutil
 import signal
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from console.demo import seed as seedmod
 from console.demo import state
+from console.demo.bucket_snapshot import BucketSnapshot, ObjectEntry
+from console.demo.registry import (
+    UPLOAD_WORKERS,
+    HostedServices,
+    ServiceContext,
+    make_s3_client,
+    service_specs,
+    start_services,
+)
+from services.clock import utc_stamp
 
 log = logging.getLogger("console.demo.server")
 
 POLL_SECONDS = 2.0
 """How often the server compares the bucket listing with the last snapshot and checks leases."""
-
-UPLOAD_WORKERS = 4
-SNAPSHOT_INDEX_VERSION = 1
-SERVICES_ENV = "VIDEO_OPS_DEMO_SERVICES"
-
-SERVICE_FACTORIES: list[str] = [
-    "console.demo.cues:create_service",  # SSAI cue service -> "ssai_url" (+ token)
-    "console.demo.assets_api:create_service",  # video-assets API -> "assets_api_url" (+ token)
-]
-"""Factories of the services hosted next to S3, as ``"package.module:callable"``."""
-
-
-@dataclass(frozen=True)
-class ServiceContext:
-    """What a hosted service gets: where the data lives and how to reach the demo bucket.
-
-    ``data_dir``/``demo_dir`` are absolute paths (a service keeps its files, e.g. a SQLite
-    database, under ``demo_dir``); ``endpoint_url`` is ``http://127.0.0.1:PORT`` of the S3
-    server; ``stop_event`` is set when the server begins to exit.
-    """
-
-    data_dir: Path
-    demo_dir: Path
-    endpoint_url: str
-    bucket: str
-    region: str
-    access_key: str
-    secret_key: str
-    stop_event: threading.Event
-
-    def s3_client(self) -> Any:
-        """A boto3 S3 client for the demo bucket (path-style, no proxies)."""
-        return make_s3_client(self.endpoint_url)
-
-
-class DemoService(Protocol):
-    """An HTTP service hosted by the demo server process.
-
-    ``state_key`` is the ``stack.json`` key its URL is published under (``"ssai_url"``).
-    ``start()`` binds 127.0.0.1 (port 0), starts serving in its own thread(s) and returns the
-    base URL (``http://127.0.0.1:PORT``); it may raise. ``stop()`` stops serving; it is called
-    once on exit, before the final snapshot. A service may also define ``extra_state() ->
-    dict[str, str]``, called once after ``start()``: more (non-secret) ``stack.json`` entries,
-    such as the assets API's demo token; it is not part of the protocol's required members.
-    """
-
-    state_key: str
-
-    def start(self) -> str: ...
-
-    def stop(self) -> None: ...
-
-
-ServiceFactory = Callable[[ServiceContext], DemoService]
-
-
-@dataclass
-class ObjectEntry:
-    """What the server knows of one stored object: ``etag`` as S3 returns it (quoted hex),
-    ``sha256`` hex of the body, ``size`` in bytes, MIME type, user metadata, and ``source``,
-    a local file holding the body (seed file or snapshot body) when known."""
-
-    etag: str
-    sha256: str
-    size: int
-    content_type: str
-    metadata: dict[str, str] = field(default_factory=dict)
-    source: Path | None = None
-
-    def to_index(self) -> dict[str, Any]:
-        """The row stored in the snapshot's ``index.json``."""
-        return {
-            "sha256": self.sha256,
-            "size": self.size,
-            "content_type": self.content_type,
-            "etag": self.etag,
-            "metadata": self.metadata,
-        }
-
-
-def make_s3_client(endpoint_url: str) -> Any:
-    """A boto3 S3 client on the demo endpoint (region ``auto``, demo credentials, path-style
-    addressing, environment proxies bypassed, a few retries)."""
-    import boto3
-    from botocore.config import Config
-
-    return boto3.client(
-        "s3",
-        endpoint_url=endpoint_url,
-        region_name=state.REGION,
-        aws_access_key_id=state.ACCESS_KEY,
-        aws_secret_access_key=state.SECRET_KEY,
-        config=Config(
-            s3={"addressing_style": "path"},
-            proxies={},
-            retries={"max_attempts": 3, "mode": "standard"},
-            max_pool_connections=UPLOAD_WORKERS * 2,
-        ),
-    )
-
-
-class BucketSnapshot:
-    """The on-disk snapshot of the bucket under ``root`` (``<data_dir>/demo/bucket``)."""
-
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        self.objects_dir = root / "objects"
-        self.index_path = root / "index.json"
-
-    def body_path(self, sha256: str) -> Path:
-        """Where the body with this SHA-256 (hex) is stored."""
-        return self.objects_dir / sha256[:2] / sha256
-
-    def has_body(self, sha256: str, size: int) -> bool:
-        """Whether the body is stored with the expected size in bytes."""
-        try:
-            return self.body_path(sha256).stat().st_size == size
-        except OSError:
-            return False
-
-    def load(self) -> dict[str, ObjectEntry] | None:
-        """The stored objects by key, or None when there is no complete snapshot (no index,
-        an unreadable index, another seed version, or a body missing)."""
-        doc = state.read_json(self.index_path)
-        if doc is None:
-            return None
-        if doc.get("seed_version") != seedmod.SEED_VERSION:
-            log.warning(
-                "snapshot made from seed v%s, this is seed v%s: ignoring it",
-                doc.get("seed_version"),
-                seedmod.SEED_VERSION,
-            )
-            return None
-        entries: dict[str, ObjectEntry] = {}
-        try:
-            for key, row in doc["objects"].items():
-                entry = ObjectEntry(
-                    etag=str(row.get("etag", "")),
-                    sha256=row["sha256"],
-                    size=int(row["size"]),
-                    content_type=row.get("content_type") or seedmod.content_type_for(key),
-                    metadata=dict(row.get("metadata") or {}),
-                )
-                if not self.has_body(entry.sha256, entry.size):
-                    log.warning("snapshot body of %s is missing: ignoring the snapshot", key)
-                    return None
-                entry.source = self.body_path(entry.sha256)
-                entries[key] = entry
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            log.warning("snapshot index unreadable (%s): ignoring it", exc)
-            return None
-        return entries
-
-    def store_file(self, sha256: str, src: Path) -> Path:
-        """Store the body found in ``src`` (hard link when possible, else a copy)."""
-        dest = self.body_path(sha256)
-        if dest.exists():
-            return dest
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        tmp = dest.with_name(f".{dest.name}.tmp-{os.getpid()}")
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
-        try:
-            os.link(src, tmp)
-        except OSError:
-            shutil.copyfile(src, tmp)
-        os.replace(tmp, dest)
-        return dest
-
-    def store_stream(self, chunks: Iterable[bytes]) -> tuple[str, int, Path]:
-        """Store a body given as chunks; returns (sha256 hex, size in bytes, path)."""
-        self.objects_dir.mkdir(parents=True, exist_ok=True)
-        tmp = self.objects_dir / f".incoming-{os.getpid()}-{threading.get_ident()}"
-        digest = hashlib.sha256()
-        size = 0
-        with tmp.open("wb") as fh:
-            for chunk in chunks:
-                digest.update(chunk)
-                size += len(chunk)
-                fh.write(chunk)
-            fh.flush()
-            os.fsync(fh.fileno())
-        sha = digest.hexdigest()
-        dest = self.body_path(sha)
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(tmp, dest)
-        return sha, size, dest
-
-    def write_index(self, entries: dict[str, ObjectEntry]) -> None:
-        """Atomically replace ``index.json`` with ``entries``, then delete unreferenced bodies."""
-        self.root.mkdir(parents=True, exist_ok=True)
-        doc = {
-            "version": SNAPSHOT_INDEX_VERSION,
-            "seed_version": seedmod.SEED_VERSION,
-            "bucket": state.BUCKET,
-            "saved_at": _now_iso(),
-            "objects": {key: entries[key].to_index() for key in sorted(entries)},
-        }
-        state.write_json_atomic(self.index_path, doc)
-        keep = {e.sha256 for e in entries.values()}
-        for body in self.objects_dir.glob("*/*"):
-            if body.name not in keep:
-                with contextlib.suppress(OSError):
-                    body.unlink()
-
-
-def _now_iso() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
-
-
-def load_service_factory(spec: str) -> ServiceFactory:
-    """Import ``"package.module:callable"``; raises ImportError/AttributeError/ValueError."""
-    module_name, sep, attr = spec.partition(":")
-    if not sep or not module_name or not attr:
-        raise ValueError(f"service spec {spec!r} is not 'package.module:callable'")
-    return getattr(importlib.import_module(module_name), attr)
 
 
 class DemoServer:
@@ -301,9 +78,7 @@ class DemoServer:
         self.moto: Any = None
         self.s3: Any = None
         self.endpoint_url = ""
-        self.services: list[tuple[str, DemoService]] = []
-        self.service_urls: dict[str, str] = {}
-        self.service_extra: dict[str, Any] = {}  # services' extra_state() entries
+        self.services = HostedServices()
         self.restored_from = ""
         self._server_lock_fd: int | None = None
 
@@ -420,9 +195,6 @@ class DemoServer:
             list(pool.map(put, entries.items()))
 
     def _start_services(self) -> None:
-        specs = list(SERVICE_FACTORIES)
-        specs += [s.strip() for s in os.environ.get(SERVICES_ENV, "").split(",") if s.strip()]
-        specs += self.service_specs
         ctx = ServiceContext(
             data_dir=self.data_dir,
             demo_dir=self.demo,
@@ -433,22 +205,7 @@ class DemoServer:
             secret_key=state.SECRET_KEY,
             stop_event=self.stop_event,
         )
-        for spec in dict.fromkeys(specs):
-            try:
-                service = load_service_factory(spec)(ctx)
-                url = service.start()
-            except Exception:
-                log.exception("service %s failed to start: left out", spec)
-                continue
-            self.services.append((spec, service))
-            self.service_urls[service.state_key] = url
-            extra = getattr(service, "extra_state", None)
-            if callable(extra):
-                try:
-                    self.service_extra.update(extra())
-                except Exception:
-                    log.exception("service %s: extra_state() failed (left out)", spec)
-            log.info("service %s on %s (%s)", spec, url, service.state_key)
+        self.services = start_services(ctx, service_specs(self.service_specs))
 
     def _write_state(self) -> None:
         doc: dict[str, Any] = {
@@ -459,12 +216,12 @@ class DemoServer:
             "access_key": state.ACCESS_KEY,
             "secret_key": state.SECRET_KEY,
             "seed_version": seedmod.SEED_VERSION,
-            "started_at": _now_iso(),
+            "started_at": utc_stamp(),
             "restored_from": self.restored_from,
-            "services": dict(self.service_urls),
+            "services": dict(self.services.urls),
         }
-        doc.update(self.service_urls)
-        for key, value in self.service_extra.items():
+        doc.update(self.services.urls)
+        for key, value in self.services.extra.items():
             doc.setdefault(key, value)  # a service cannot override the stack's own entries
         state.write_json_atomic(self.demo / state.STATE_FILE, doc)
         log.info("ready: %s", self.demo / state.STATE_FILE)
@@ -504,12 +261,7 @@ class DemoServer:
     def _shutdown(self) -> None:
         self.stop_event.set()
         self._remove_state()
-        for spec, service in reversed(self.services):
-            try:
-                service.stop()
-            except Exception:
-                log.exception("service %s failed to stop", spec)
-        self.services.clear()
+        self.services.stop()
         if self.s3 is not None:
             try:
                 self.snapshot_if_changed()

@@ -15,7 +15,7 @@ from console.context import AppContext
 from console.gui.operation import Operations, failure_sentence
 from console.ops.cue_audit import CueAudit
 from console.ops.cues import DEFINITIVE, CueAction, CueDesk, CueIntent, PendingIntent, SentCue
-from services.cue_verify import Verification, VerifyOptions
+from services.cue_reports import Verification, VerifyOptions
 from services.cues import AdBreak
 from services.playback import multivariant_source
 

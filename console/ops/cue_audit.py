@@ -14,10 +14,10 @@ import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import astuple, dataclass, fields
-from datetime import UTC, datetime
 from pathlib import Path
 
 from console.paths import data_dir
+from services.clock import utc_stamp
 
 AUDIT_FILE = "cue_audit.sqlite3"
 
@@ -64,11 +64,6 @@ class AuditEntry:
 COLUMNS = tuple(f.name for f in fields(AuditEntry))
 
 
-def now_iso() -> str:
-    """The current time as ISO-8601 UTC with seconds, ``2026-11-21T13:00:00Z``."""
-    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
-
-
 def operator_name() -> str:
     """Who is cueing: the OS user name (``unknown`` when it cannot be read)."""
     try:
@@ -112,7 +107,7 @@ class CueAudit:
             cursor = conn.execute(
                 "INSERT INTO cue_audit (at, operator, profile, channel, action, duration,"
                 " event_id, idempotency_key, outcome) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (now_iso(), operator_name(), profile, channel, action, duration, event_id,
+                (utc_stamp(), operator_name(), profile, channel, action, duration, event_id,
                  idempotency_key, outcome),
             )  # fmt: skip
             return int(cursor.lastrowid)

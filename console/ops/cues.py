@@ -24,7 +24,8 @@ from enum import StrEnum
 
 from console.context import AppContext
 from console.ops.cue_audit import CueAudit
-from services.cue_verify import VariantReport, Verification, VerifyOptions, verify_break
+from services.cue_reports import VariantReport, Verification, VerifyOptions
+from services.cue_verify import verify_break
 from services.cues import CueResult, new_idempotency_key
 from services.errors import Conflict, NotFound, Rejected
 

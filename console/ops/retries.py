@@ -2,7 +2,7 @@
 (``main.py assets retry``) alike.
 
 The contract (DESIGN.md §1.3): ``POST /api/video-assets/retry`` per asset with its own
-``Idempotency-Key`` (``services.assets.AssetsClient.retry_many``); a 409 means the status
+``Idempotency-Key`` (``services.assets_batch.retry_many``); a 409 means the status
 changed meanwhile: it is reported as ``conflict`` and never retried blindly (the caller
 re-reads the asset and shows it).
 """
@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from services.assets import AssetsClient
+from services.assets_batch import retry_many
 from services.assets_model import RetryResult
 
 
@@ -57,5 +58,5 @@ async def retry_assets(
 ) -> RetryOutcome:
     """Retry each asset once (the client drops repeats), ``on_result`` called as each
     answer arrives. Never raises for one asset's refusal (it is in its result)."""
-    results = await client.retry_many(post_ids, on_result=on_result)
+    results = await retry_many(client, post_ids, on_result=on_result)
     return RetryOutcome(tuple(results))

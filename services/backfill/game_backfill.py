@@ -28,7 +28,6 @@ import asyncio
 import shutil
 import time
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
 from pathlib import Path
 
 from services.abr.ledger import LedgerDocument, LedgerObject, PackagedRendition
@@ -48,6 +47,7 @@ from services.backfill.source import (
     require_no_missing,
 )
 from services.backfill.upload import RungObject, RungUploader, verify_stored
+from services.clock import utc_stamp
 from services.errors import MediaError, NotFound
 from services.hls import MediaPlaylist, MultivariantPlaylist, parse_playlist
 from services.job_reporting import JobOutcome, JobReporter
@@ -402,4 +402,4 @@ class GameBackfill:
 
 
 def _now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return utc_stamp()

@@ -26,11 +26,11 @@ import shutil
 import tempfile
 import time
 from collections.abc import Callable, Coroutine
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from services.abr.ledger import LedgerDocument
+from services.clock import utc_stamp
 from services.errors import MediaError, NotFound
 from services.hls import resolve_key
 from services.job_reporting import JobOutcome, JobReporter
@@ -99,7 +99,7 @@ class GameSpotcheck:
         started = time.monotonic()
         game = await self.run(reporter)
         reporter.progress(0.97, "report", "writing the report")
-        created = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        created = utc_stamp()
         folder = self.report_root / reporter.job_id
         path = await asyncio.to_thread(write_report, folder, reporter.job_id, created, [game])
         failures = game.failures()

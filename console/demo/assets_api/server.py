@@ -17,7 +17,7 @@ from console.demo.assets_api.store import Database, prepare
 from console.demo.assets_api.worker import tick as lifecycle_tick
 
 if TYPE_CHECKING:
-    from console.demo.server import ServiceContext
+    from console.demo.registry import ServiceContext
 
 
 class _QuietHandler(WSGIRequestHandler):

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from services.clock import iso_z
+
 
 def iso_utc(ts: float) -> str:
     """A Unix time (seconds) as ``YYYY-MM-DDTHH:MM:SS.mmmZ`` (UTC, fixed width)."""
-    dt = datetime.fromtimestamp(ts, UTC)
-    return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
+    return iso_z(ts, timespec="milliseconds")
 
 
 def parse_iso(value: str) -> float:

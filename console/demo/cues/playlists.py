@@ -19,17 +19,16 @@ playlist while it applies to segments in it, RFC 8216 §4.3.2.7). Every segment 
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from console.demo.cues.constants import DATERANGE_CLASS, VARIANTS
 from console.demo.cues.media import CODECS, ChannelMedia
 from console.demo.cues.timeline import BreakRecord, ChannelTimeline, Slot
 from services import scte35
+from services.clock import iso_z
 
 
 def iso(t: float) -> str:
     """Unix seconds → ISO-8601 UTC with milliseconds, ``2026-11-21T13:00:02.000Z``."""
-    return datetime.fromtimestamp(t, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return iso_z(t, timespec="milliseconds")
 
 
 def multivariant(media: ChannelMedia) -> str:

@@ -17,7 +17,7 @@ from console.demo.cues.media import ensure_media
 from console.demo.cues.routes import create_app
 
 if TYPE_CHECKING:
-    from console.demo.server import ServiceContext
+    from console.demo.registry import ServiceContext
 
 
 class _QuietHandler(WSGIRequestHandler):

@@ -111,9 +111,6 @@ class ChannelTimeline:
         """The scheduled or playing break, if any."""
         return next((b for b in self.breaks if b.is_active(now)), None)
 
-    def latest_break(self) -> BreakRecord | None:
-        return self.breaks[-1] if self.breaks else None
-
     def find(self, event_id: int) -> BreakRecord | None:
         return next((b for b in self.breaks if b.event_id == event_id), None)
 
