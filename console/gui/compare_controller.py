@@ -27,10 +27,11 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
-from console.gui.task_set import TaskSet
+from console.gui.operation import Operations, failure_sentence
+from player.mpv_core import PlayerNotAvailable
 from player.sync_pair import SyncedPair
 from services.catalog import CatalogService, GameDetail, Rendition
-from services.errors import NotFound, ServiceError, describe
+from services.errors import NotFound, ServiceError
 from services.frame_metrics import FrameMetrics, measure_frame_pair
 from services.hls import MediaPlaylist
 from services.layout import GameKeys
@@ -95,7 +96,7 @@ class CompareController(QObject):
         self._pair_options = pair_options
         self._pair: SyncedPair | None = None
         self._details: dict[str, GameDetail] = {}
-        self._tasks = TaskSet()
+        self._ops = Operations(self.error.emit)
         self._sides: tuple[SideChoice, SideChoice] | None = None
         self._work_dir: tempfile.TemporaryDirectory | None = None
 
@@ -122,11 +123,14 @@ class CompareController(QObject):
 
     def list_renditions(self, game_id: str) -> None:
         """Read ``game_id``'s details; emits :attr:`renditions_listed` or :attr:`error`."""
-        self._tasks.spawn(self._list(game_id))
+        self._ops.run(
+            self._detail(game_id),
+            success=lambda detail: self.renditions_listed.emit(game_id, comparable_names(detail)),
+        )
 
     def compare(self, a: SideChoice, b: SideChoice, frame: int = 0) -> None:
         """Load ``a`` and ``b`` into the pair, positioned at ``frame``."""
-        self._tasks.spawn(self._compare(a, b, max(0, int(frame))))
+        self._ops.run(self._compare(a, b, max(0, int(frame))), failure=self._compare_failed)
 
     def compare_names(
         self, game_a: str, name_a: str, game_b: str, name_b: str, frame: int = 0
@@ -137,7 +141,14 @@ class CompareController(QObject):
     def measure_current(self) -> None:
         """PSNR/SSIM of the frame on screen on side B against side A (as compared: both at
         the render size). Emits :attr:`metrics_ready` or :attr:`error`."""
-        self._tasks.spawn(self._measure())
+        self._ops.run(
+            self._measure(),
+            failure=lambda exc: self.error.emit(
+                f"Could not measure the frames: {exc}"
+                if isinstance(exc, OSError)
+                else failure_sentence(exc)
+            ),
+        )
 
     def export_frames(self, directory: str | Path) -> list[str]:
         """Write the two frames on screen as PNG into ``directory``; returns the paths
@@ -154,7 +165,7 @@ class CompareController(QObject):
 
     def shutdown(self) -> None:
         """Cancel running work and terminate the pair's players."""
-        self._tasks.cancel_all()
+        self._ops.cancel_all()
         if self._pair is not None:
             self._pair.shutdown()
         if self._work_dir is not None:
@@ -170,32 +181,24 @@ class CompareController(QObject):
             self._details[game_id] = detail
         return detail
 
-    async def _list(self, game_id: str) -> None:
-        try:
-            detail = await self._detail(game_id)
-        except ServiceError as exc:
-            self.error.emit(describe(exc))
-            return
-        self.renditions_listed.emit(game_id, comparable_names(detail))
-
     async def _compare(self, a: SideChoice, b: SideChoice, frame: int) -> None:
         self.status.emit(f"Opening {a.label} and {b.label}…")
+        sources = []
+        hints = []
+        for choice in (a, b):
+            fresh = choice is a or choice.game_id != a.game_id
+            detail = await self._detail(choice.game_id, fresh=fresh)
+            sources.append(self._source(detail, choice.name))
+            hints.append(_frame_rate(detail))
+        self._sides = (a, b)
+        self.opened.emit(a.label, b.label)
         try:
-            sources = []
-            hints = []
-            for choice in (a, b):
-                detail = await self._detail(choice.game_id, fresh=choice is a
-                                            or choice.game_id != a.game_id)  # fmt: skip
-                sources.append(self._source(detail, choice.name))
-                hints.append(_frame_rate(detail))
-            self._sides = (a, b)
-            self.opened.emit(a.label, b.label)
             self.pair.load(sources[0], sources[1], frame=frame, fps_hints=(hints[0], hints[1]))
-        except (ServiceError, ValueError) as exc:
-            self.error.emit(describe(exc) if isinstance(exc, ServiceError) else str(exc))
-        except Exception as exc:  # PlayerNotAvailable: libmpv missing
-            log.exception("compare failed")
-            self.error.emit(describe(exc))
+        except (ValueError, PlayerNotAvailable) as exc:  # a refused source, libmpv missing
+            self.error.emit(str(exc))
+
+    def _compare_failed(self, exc: BaseException) -> None:
+        self.error.emit(failure_sentence(exc))
 
     def _source(self, detail: GameDetail, name: str) -> PlaybackSource:
         game_id = detail.summary.id
@@ -220,8 +223,9 @@ class CompareController(QObject):
                 f"{game_id} {name} references {len(rendition.missing)} missing object(s), "
                 f"first {rendition.missing[0]}."
             )
-        return source_for_playlist(title, rendition.playlist_key, rendition.playlist,
-                                   self._url_for)  # fmt: skip
+        return source_for_playlist(
+            title, rendition.playlist_key, rendition.playlist, self._url_for
+        )
 
     def _frame_names(self) -> tuple[str, str]:
         pair = self.pair
@@ -248,13 +252,10 @@ class CompareController(QObject):
             self._work_dir = tempfile.TemporaryDirectory(prefix="voc-compare-")
         try:
             reference, distorted = self._write_frames(Path(self._work_dir.name))
-            metrics: FrameMetrics = await measure_frame_pair(reference, distorted)
-        except (OSError, ValueError) as exc:
+        except ValueError as exc:  # nothing on screen yet
             self.error.emit(f"Could not measure the frames: {exc}")
             return
-        except ServiceError as exc:
-            self.error.emit(describe(exc))
-            return
+        metrics: FrameMetrics = await measure_frame_pair(reference, distorted)
         self.metrics_ready.emit(metrics)
         self.status.emit(metrics.label)
 
