@@ -15,6 +15,7 @@ run: setup
 
 test: setup
 	$(VPY) -m ruff check .
+	$(VPY) -m ruff format --check .
 	$(VENV)/bin/lint-imports
 	QT_QPA_PLATFORM=offscreen $(VPY) -m pytest
 

@@ -2,7 +2,7 @@
 video-assets API client.
 
 ``open_context()`` picks the named profile, else the file's default, else the embedded demo
-stack (DESIGN.md §1.4), and wires the same services either way: the console code is the same
+stack (docs/contracts.md §1.4), and wires the same services either way: the console code is the same
 for demo and production.
 
 The assets client is optional: ``AppContext.assets`` is None when the profile has no assets

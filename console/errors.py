@@ -18,6 +18,7 @@ from services.errors import describe
 
 log = logging.getLogger("console")
 
+
 def install_excepthooks(show: Callable[[str], None]) -> None:
     """Send uncaught exceptions of the main thread and of worker threads to ``show``
     (called on the thread that failed: ``show`` must be thread-safe, e.g. emit a signal)."""

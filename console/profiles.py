@@ -1,6 +1,6 @@
 """Connection profiles: ``profiles.toml`` in the user config dir, secrets in the keyring.
 
-A profile names the systems the console talks to (DESIGN.md §1): the S3 endpoint and
+A profile names the systems the console talks to (docs/contracts.md): the S3 endpoint and
 bucket of the R2 catalog, the SSAI cue service URL and the video-assets API URL. The file
 holds no secret: S3 keys and API tokens live in ``services.credentials.CredentialStore``.
 With no profile configured, the console runs on the embedded demo stack (``DEMO_PROFILE``).

@@ -35,24 +35,41 @@ _TRANSPORT = tuple(b for b in KEY_BINDINGS if b.action != "toggle_stats")
 
 COMPARE_KEY_BINDINGS: tuple[KeyBinding, ...] = (
     _TRANSPORT[0],  # play/pause
-    _letter("L", "toggle_frame_locked", "Frame-locked play (both sides step together) on / off",
-            "frame-locked play"),
+    _letter(
+        "L",
+        "toggle_frame_locked",
+        "Frame-locked play (both sides step together) on / off",
+        "frame-locked play",
+    ),
     *_TRANSPORT[1:],
     _letter("W", "mode_wipe", "Wipe: drag the split", "wipe"),
     _letter("S", "mode_side_by_side", "Side by side", "side by side"),
     _letter("D", "mode_difference", "Amplified difference |A − B|", "difference"),
     _letter("A", "show_a", "Show only side A", "show one side"),
     _letter("B", "show_b", "Show only side B", "show one side"),
-    KeyBinding("Tab, T", "swap_sides", "Show the other side (A/B mode)", "Tab/T", "swap A/B",
-               (press(_Key.Key_Tab, None), press(_Key.Key_Backtab, None),
-                press(_Key.Key_T, None))),
-    KeyBinding("+", "zoom_in", "Zoom in", "+", "zoom",
-               (press(_Key.Key_Plus, None), press(_Key.Key_Equal, None)), repeat=True),
-    KeyBinding("-", "zoom_out", "Zoom out", "−", "zoom",
-               (press(_Key.Key_Minus, None),), repeat=True),
+    KeyBinding(
+        "Tab, T",
+        "swap_sides",
+        "Show the other side (A/B mode)",
+        "Tab/T",
+        "swap A/B",
+        (press(_Key.Key_Tab, None), press(_Key.Key_Backtab, None), press(_Key.Key_T, None)),
+    ),
+    KeyBinding(
+        "+",
+        "zoom_in",
+        "Zoom in",
+        "+",
+        "zoom",
+        (press(_Key.Key_Plus, None), press(_Key.Key_Equal, None)),
+        repeat=True,
+    ),
+    KeyBinding(
+        "-", "zoom_out", "Zoom out", "−", "zoom", (press(_Key.Key_Minus, None),), repeat=True
+    ),
     KeyBinding("0", "zoom_fit", "Reset zoom and pan", "0", "fit", (press(_Key.Key_0, None),)),
     _letter("M", "measure", "PSNR/SSIM of B against A on the frame on screen", "PSNR/SSIM"),
-)  # fmt: skip
+)
 
 #: Mouse gestures, appended to the compare view's help line.
 COMPARE_MOUSE_HELP = ("drag: split (wipe) or pan", "wheel: zoom")

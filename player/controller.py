@@ -1,6 +1,6 @@
 """The player controller: one libmpv core behind typed Qt signals.
 
-Threading contract (DESIGN.md §2): libmpv calls back on its own event thread, where
+Threading contract (docs/architecture.md §2): libmpv calls back on its own event thread, where
 ``player.mpv_core`` only re-emits the callbacks as Qt signals; :class:`Player` receives
 them queued, so every public signal is emitted on the GUI thread. The GUI thread never
 waits for mpv: commands are asynchronous, and what it reads (position, duration, stats)
@@ -137,8 +137,12 @@ class Player(QObject):
             raise PlayerNotAvailable("create the QApplication before the Player")
         self._media_cache_bytes = int(media_cache_bytes)
         self._multivariant_cache_bytes = int(multivariant_cache_bytes)
-        options = core_options(audio_output=audio_output, cache_bytes=self._media_cache_bytes,
-                               network_timeout=network_timeout, extra=extra_options)  # fmt: skip
+        options = core_options(
+            audio_output=audio_output,
+            cache_bytes=self._media_cache_bytes,
+            network_timeout=network_timeout,
+            extra=extra_options,
+        )
         self._core = MpvCore(options, self)
 
         self._source: PlaybackSource | None = None
@@ -226,8 +230,7 @@ class Player(QObject):
             PlayerNotAvailable: after :meth:`shutdown`.
             ValueError / RuntimeError: libmpv refused to create the context.
         """
-        return self._render.attach(client, api_type, has_source=self._source is not None,
-                                   **params)  # fmt: skip
+        return self._render.attach(client, api_type, has_source=self._source is not None, **params)
 
     def forget_render_context(self, client: RenderClient) -> None:
         """Called by a widget after it freed its render context itself."""

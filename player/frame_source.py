@@ -103,8 +103,10 @@ class MpvFrameSource(QObject):
             self._rerender()
 
     def _rerender(self) -> None:
-        if self._ctx is not None and self._frames and self._buffer.render(
-            self._ctx, self.render_size()
+        if (
+            self._ctx is not None
+            and self._frames
+            and self._buffer.render(self._ctx, self.render_size())
         ):
             self._count()
 

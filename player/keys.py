@@ -95,44 +95,78 @@ class KeyBinding:
     seconds: float | None = None
 
 
-def _seek(action: str, keys: str, label: str, seconds: float, key: Qt.Key,
-          shift: bool = False) -> KeyBinding:  # fmt: skip
+def _seek(
+    action: str, keys: str, label: str, seconds: float, key: Qt.Key, shift: bool = False
+) -> KeyBinding:
     """A relative seek by ``seconds``, exact (hr-seek); the hint is the distance."""
     distance = f"{abs(seconds):g} s"
     way = "Forward" if seconds > 0 else "Back"
     description, hint = f"{way} {distance}", distance
     if shift:
         description, hint = f"{description} (exact)", f"{hint} exact"
-    return KeyBinding(keys, action, description, label, hint, (press(key, shift),),
-                      repeat=True, seconds=seconds)  # fmt: skip
+    return KeyBinding(
+        keys, action, description, label, hint, (press(key, shift),), repeat=True, seconds=seconds
+    )
 
 
 KEY_BINDINGS: tuple[KeyBinding, ...] = (
-    KeyBinding("Space, P", "toggle_pause", "Play / pause", "Space/P", "play/pause",
-               (press(_Key.Key_Space), press(_Key.Key_P))),
-    KeyBinding(",", "frame_back_step", "Previous frame (pauses)", ",", "frame back/forward",
-               (press(_Key.Key_Comma),), repeat=True),
-    KeyBinding(".", "frame_step", "Next frame (pauses)", ".", "frame back/forward",
-               (press(_Key.Key_Period),), repeat=True),
+    KeyBinding(
+        "Space, P",
+        "toggle_pause",
+        "Play / pause",
+        "Space/P",
+        "play/pause",
+        (press(_Key.Key_Space), press(_Key.Key_P)),
+    ),
+    KeyBinding(
+        ",",
+        "frame_back_step",
+        "Previous frame (pauses)",
+        ",",
+        "frame back/forward",
+        (press(_Key.Key_Comma),),
+        repeat=True,
+    ),
+    KeyBinding(
+        ".",
+        "frame_step",
+        "Next frame (pauses)",
+        ".",
+        "frame back/forward",
+        (press(_Key.Key_Period),),
+        repeat=True,
+    ),
     _seek("seek_back_5", "Left", "←", -5.0, _Key.Key_Left),
     _seek("seek_forward_5", "Right", "→", 5.0, _Key.Key_Right),
     _seek("seek_forward_60", "Up", "↑", 60.0, _Key.Key_Up),
     _seek("seek_back_60", "Down", "↓", -60.0, _Key.Key_Down),
     _seek("seek_back_1", "Shift+Left", "Shift+←", -1.0, _Key.Key_Left, shift=True),
     _seek("seek_forward_1", "Shift+Right", "Shift+→", 1.0, _Key.Key_Right, shift=True),
-    KeyBinding("Home", "seek_start", "Go to the start", "Home", "start",
-               (press(_Key.Key_Home),)),
-    KeyBinding("I", "toggle_stats", "Show / hide playback statistics", "I", "stats",
-               (press(_Key.Key_I),)),
-)  # fmt: skip
+    KeyBinding("Home", "seek_start", "Go to the start", "Home", "start", (press(_Key.Key_Home),)),
+    KeyBinding(
+        "I", "toggle_stats", "Show / hide playback statistics", "I", "stats", (press(_Key.Key_I),)
+    ),
+)
 
 #: The player panel's clip keys (only with a clip controller; the panel runs them).
 CLIP_KEY_BINDINGS: tuple[KeyBinding, ...] = (
-    KeyBinding("[", "clip_in", "Clip in point at the current position", "[", "clip in/out",
-               (press(_Key.Key_BracketLeft, None),)),
-    KeyBinding("]", "clip_out", "Clip out point at the current position", "]", "clip in/out",
-               (press(_Key.Key_BracketRight, None),)),
-)  # fmt: skip
+    KeyBinding(
+        "[",
+        "clip_in",
+        "Clip in point at the current position",
+        "[",
+        "clip in/out",
+        (press(_Key.Key_BracketLeft, None),),
+    ),
+    KeyBinding(
+        "]",
+        "clip_out",
+        "Clip out point at the current position",
+        "]",
+        "clip in/out",
+        (press(_Key.Key_BracketRight, None),),
+    ),
+)
 
 
 def _join_labels(labels: list[str]) -> str:

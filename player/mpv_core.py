@@ -1,13 +1,13 @@
 """One libmpv core behind the thread boundary: mpv's callbacks become queued Qt signals.
 
-Threading contract (DESIGN.md §2): libmpv calls back on its own event thread. The
+Threading contract (docs/architecture.md §2): libmpv calls back on its own event thread. The
 callbacks of :class:`MpvCore` only emit its signals; the owner connects them with
 ``Qt.QueuedConnection``, so its slots run on the GUI thread. Commands and property writes
 go through ``mpv_command_node_async`` (:meth:`MpvCore.command`): the GUI thread never
 waits for mpv, except in :meth:`MpvCore.terminate` (``mpv_terminate_destroy``), once.
 
 ``mpv`` is imported lazily (in the constructor), never at module import: importing it
-before the ``QApplication`` exists under a non-C ``LC_NUMERIC`` segfaults (PLATFORM.md).
+before the ``QApplication`` exists under a non-C ``LC_NUMERIC`` segfaults (docs/platform.md).
 """
 
 from __future__ import annotations

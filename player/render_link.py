@@ -48,8 +48,9 @@ class RenderLink:
         """The client owning the render context, ``None`` when there is none."""
         return self._client
 
-    def attach(self, client: RenderClient, api_type: str, *, has_source: bool,
-               **params: Any) -> Any:  # fmt: skip
+    def attach(
+        self, client: RenderClient, api_type: str, *, has_source: bool, **params: Any
+    ) -> Any:
         """Make the render context for ``client`` (``api_type`` ``"opengl"`` or ``"sw"``,
         python-mpv render ``params``); a previous client is asked to release its context
         first. ``has_source``: a file is loaded, so its video track is selected again.

@@ -1,7 +1,7 @@
 """The seek-range guard for multivariant sources (no Qt, no mpv import).
 
 On libmpv 0.35.1 a seek outside the demuxer cache of an fMP4 HLS stream ends playback
-(FFmpeg's HLS demuxer loses the ``moov`` context; PLATFORM.md "libmpv"). Media playlists
+(FFmpeg's HLS demuxer loses the ``moov`` context; docs/platform.md "libmpv"). Media playlists
 play as EDL timelines and seek anywhere, but a multivariant playlist still plays as HLS,
 so :class:`player.controller.Player` asks :func:`seek_refusal` before each seek there and
 reports the refusal instead of breaking playback. The buffered spans come from mpv's

@@ -6,7 +6,7 @@
 ratio (black bars). Users: ``player.video_widget.MpvSoftwareWidget`` (the on-screen
 fallback) and ``player.frame_source.MpvFrameSource`` (off-screen frames for comparison).
 
-``bgr0`` gives black frames on libmpv 0.35 (PLATFORM.md), hence ``bgra``. Rendering runs on
+``bgr0`` gives black frames on libmpv 0.35 (docs/platform.md), hence ``bgra``. Rendering runs on
 the GUI thread with ``block_for_target_time=0``: it never waits for mpv's frame timing.
 """
 

@@ -4,7 +4,7 @@ Sync strategy
 -------------
 Each side is a separate libmpv core (:class:`player.controller.Player`) rendering off
 screen through :class:`player.frame_source.MpvFrameSource`; two cores stepped and seeked
-together stay frame-identical on this libmpv (PLATFORM.md). Media playlists play as mpv EDL
+together stay frame-identical on this libmpv (docs/platform.md). Media playlists play as mpv EDL
 timelines, so every seek is exact (``hr-seek``) anywhere in a rung.
 
 * **Time base.** A side's *position* is mpv's ``time-pos``: the presentation timestamp

@@ -147,8 +147,9 @@ class SyncSide:
 
     def state(self) -> SideState:
         """What the side shows now."""
-        return SideState(self.index, self.player.position, self.frame_index(), self.fps,
-                         self.offset)  # fmt: skip
+        return SideState(
+            self.index, self.player.position, self.frame_index(), self.fps, self.offset
+        )
 
     def frame_pts(self, seconds: float) -> float:
         """The PTS (seconds) of this side's frame on screen at ``seconds``, on its frame
@@ -245,8 +246,13 @@ class SyncSide:
             self._goal = None
             return False
         self._goal_moves += 1
-        log.debug("side %d at %.4f s, goal %.4f s, move %d", self.index, position, self._goal,
-                  self._goal_moves)  # fmt: skip
+        log.debug(
+            "side %d at %.4f s, goal %.4f s, move %d",
+            self.index,
+            position,
+            self._goal,
+            self._goal_moves,
+        )
         if position > self._goal:
             self._goal_back += 1
             self._seek(self._goal - self._goal_back * duration)

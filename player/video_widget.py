@@ -4,7 +4,7 @@ Two implementations with the same surface (``frames_rendered``, ``frame_rendered
 ``release_render_context``):
 
 * :class:`MpvGLWidget` - ``MpvRenderContext(..., "opengl")`` inside a ``QOpenGLWidget``.
-  The production path: X11, Wayland and macOS (PLATFORM.md), Mesa llvmpipe under Xvfb.
+  The production path: X11, Wayland and macOS (docs/platform.md), Mesa llvmpipe under Xvfb.
 * :class:`MpvSoftwareWidget` - the ``"sw"`` render API into a 64-byte aligned ``bgra``
   buffer shown as a ``QImage``. Works everywhere, including ``QT_QPA_PLATFORM=offscreen``
   (tests, CI) where there is no OpenGL. (``bgr0`` gives black frames on libmpv 0.35.)

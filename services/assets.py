@@ -1,4 +1,4 @@
-"""Async client of the video-assets API (DESIGN.md §1.3) over httpx; no Qt.
+"""Async client of the video-assets API (docs/contracts.md §1.3) over httpx; no Qt.
 
 ``AssetsClient`` makes the API's requests: one page of the listing (filters, a cursor), one
 asset, its processing events, and one retry with an ``Idempotency-Key``. Walking every page

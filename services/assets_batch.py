@@ -1,4 +1,4 @@
-"""Many requests to the video-assets API (DESIGN.md §1.3) at once; no Qt.
+"""Many requests to the video-assets API (docs/contracts.md §1.3) at once; no Qt.
 
 Built on the one-request methods of ``services.assets.AssetsClient``:
 

@@ -1,4 +1,4 @@
-"""The video-assets API's data (DESIGN.md §1.3) as frozen dataclasses, parsed strictly.
+"""The video-assets API's data (docs/contracts.md §1.3) as frozen dataclasses, parsed strictly.
 
 ``video_assets`` rows have the lifecycle ``queued → processing → completed | failed``,
 ``failed → retrying → processing → …``; ``video_processing_events`` is append-only.

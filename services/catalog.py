@@ -9,7 +9,7 @@ State (``probe``) costs one LIST and one GET per game, never a read of every obj
   whether an ``abr/`` sub-prefix exists;
 - ``GET master.m3u8`` says media or multivariant, and which v1 objects it references.
 ``meta.json`` (optional, a few hundred bytes) is read too when listed. The rules, from
-DESIGN.md §1.1:
+docs/contracts.md §1.1:
 
 ========== ==============================================================================
 v1         master is a media playlist, every object it references is listed, no ``abr/``
@@ -46,7 +46,7 @@ from services.storage import ObjectInfo, Storage
 
 
 class GameState(StrEnum):
-    """Backfill state of a game (DESIGN.md §1.1)."""
+    """Backfill state of a game (docs/contracts.md §1.1)."""
 
     V1 = "v1"
     PARTIAL = "partial"

@@ -107,10 +107,7 @@ def build_clip(playlist_key: str, playlist: MediaPlaylist, in_s: float, out_s: f
     total = segments[-1].start + segments[-1].duration
     if in_s >= total:
         raise ClipError(f"The in point ({in_s:.3f} s) is past the end ({total:.3f} s).")
-    chosen = [
-        s for s in segments
-        if s.start < out_s + 1e-9 and s.start + s.duration > in_s + 1e-9
-    ]  # fmt: skip
+    chosen = [s for s in segments if s.start < out_s + 1e-9 and s.start + s.duration > in_s + 1e-9]
     if not chosen:  # in == out exactly on the last segment's end is excluded above
         chosen = [next(s for s in segments if s.start <= in_s < s.start + s.duration)]
     first, last = chosen[0], chosen[-1]
@@ -327,8 +324,7 @@ def _check_item(
     return ClipItem(uri, key, "ok", size, note)
 
 
-async def fetch_clip_text(url: str, *, timeout_s: float = 15.0, max_bytes: int = 4 << 20
-                          ) -> str:  # fmt: skip
+async def fetch_clip_text(url: str, *, timeout_s: float = 15.0, max_bytes: int = 4 << 20) -> str:
     """GET a clip playlist from ``url`` (http/https). Raises ``ServiceError`` subclasses:
     ``Unreachable`` (network), ``NotFound`` (404), ``PlaylistError`` (too large, not text)."""
     import httpx

@@ -2,7 +2,7 @@
 
 Every timestamp the console writes (job reports, the packaging ledger, the cue audit, the
 demo stack's files) and every "now" it compares with a service's times (the cue service's
-``startTime``/``endTime``, DESIGN.md §1.2; the assets API's ``updated_at``, §1.3) comes from
+``startTime``/``endTime``, docs/contracts.md §1.2; the assets API's ``updated_at``, §1.3) comes from
 here, so they are all timezone-aware UTC and all spelled the same way: ISO 8601 / RFC 3339
 §5.6 with the ``Z`` designator, e.g. ``2026-11-21T13:00:00Z``.
 """

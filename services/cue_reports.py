@@ -4,7 +4,7 @@ The results of ``services.cue_verify.verify_break`` (frozen dataclasses): a ``Va
 per variant of the live playlist (its ``Phase``: waiting → marker → returned → verified, or
 stale / missed / failed) and a ``Verification`` per channel; ``VerifyOptions`` times the
 polling (seconds). The two rules that tie a playlist to the break the cue service answered
-(DESIGN.md §1.2) are here too: ``matching_spans`` (the same ``EXT-X-DATERANGE`` ID, RFC 8216
+(docs/contracts.md §1.2) are here too: ``matching_spans`` (the same ``EXT-X-DATERANGE`` ID, RFC 8216
 §4.3.2.7, or SCTE-35 event id, or a CUE-OUT dated at the break's start) and
 ``check_splice`` (the SCTE-35 cue out describes the break: SCTE 35 §9.7.3, §9.8.2).
 """

@@ -208,10 +208,20 @@ def _daterange(value: str, line: int, uri: str | None) -> CueMarker:
     if start is not None and end is not None and end < start:
         raise _fail("END-DATE is before START-DATE (RFC 8216 §4.3.2.7)", line, uri)
     return CueMarker(
-        "daterange", line, id=attrs["ID"], cls=attrs.get("CLASS"), start_date=start,
-        end_date=end, duration=duration, planned_duration=planned, scte35_role=role,
-        scte35=data, splice=splice, splice_error=error, attributes=attrs,
-    )  # fmt: skip
+        "daterange",
+        line,
+        id=attrs["ID"],
+        cls=attrs.get("CLASS"),
+        start_date=start,
+        end_date=end,
+        duration=duration,
+        planned_duration=planned,
+        scte35_role=role,
+        scte35=data,
+        splice=splice,
+        splice_error=error,
+        attributes=attrs,
+    )
 
 
 def _leading_and_attributes(value: str, line: int, uri: str | None) -> tuple[str, dict[str, str]]:
@@ -250,10 +260,17 @@ def _vendor_cue(kind: str, value: str, line: int, uri: str | None) -> CueMarker:
         if name in attrs:
             data, splice, error = _section(attrs[name], name, line, uri)
     return CueMarker(
-        kind, line, id=attrs.get("ID"), duration=duration, elapsed=elapsed,
-        scte35_role="cue" if data else None, scte35=data, splice=splice, splice_error=error,
+        kind,
+        line,
+        id=attrs.get("ID"),
+        duration=duration,
+        elapsed=elapsed,
+        scte35_role="cue" if data else None,
+        scte35=data,
+        splice=splice,
+        splice_error=error,
         attributes=attrs,
-    )  # fmt: skip
+    )
 
 
 def _cue_tag(name: str, value: str | None, line: int, uri: str | None) -> CueMarker | None:
@@ -440,7 +457,16 @@ def _group_breaks(markers: tuple[CueMarker, ...]) -> tuple[AdBreakSpan, ...]:
                 ).total_seconds()
             open_vendor = None
     return tuple(
-        AdBreakSpan(s["id"], s["style"], s["out"], s["in"], s["start"], s["planned"],
-                    s["duration"], s["splice_out"], s["splice_in"])
+        AdBreakSpan(
+            s["id"],
+            s["style"],
+            s["out"],
+            s["in"],
+            s["start"],
+            s["planned"],
+            s["duration"],
+            s["splice_out"],
+            s["splice_in"],
+        )
         for s in spans
-    )  # fmt: skip
+    )

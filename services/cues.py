@@ -1,4 +1,4 @@
-"""Async client of the SSAI cue service (DESIGN.md §1.2) over httpx; no Qt.
+"""Async client of the SSAI cue service (docs/contracts.md §1.2) over httpx; no Qt.
 
 ``CueClient.start(channel, duration)`` asks for a manual ad break, ``.stop(channel)`` ends
 the running one early (return to network); both answer the ad break state as an
@@ -58,7 +58,7 @@ class PodItem:
 
 @dataclass(frozen=True)
 class AdBreak:
-    """The ad break state the service answers (DESIGN.md §1.2).
+    """The ad break state the service answers (docs/contracts.md §1.2).
 
     ``channel_id``; ``event_id`` (the SCTE-35 splice_event_id and the DATERANGE ID);
     ``source`` (``"manual"``); ``start_time``/``end_time`` (aware UTC datetimes: planned, or

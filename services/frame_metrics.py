@@ -73,10 +73,23 @@ async def measure_frame_pair(
     than 60 s, ``BadConfig`` when the pinned ffmpeg is unavailable.
     """
     argv = [
-        ffmpeg or ffmpeg_exe(), "-hide_banner", "-nostats",
-        "-i", str(reference), "-i", str(distorted),
-        "-filter_complex", _FILTER, "-map", "[p]", "-map", "[s]", "-f", "null", "-",
-    ]  # fmt: skip
+        ffmpeg or ffmpeg_exe(),
+        "-hide_banner",
+        "-nostats",
+        "-i",
+        str(reference),
+        "-i",
+        str(distorted),
+        "-filter_complex",
+        _FILTER,
+        "-map",
+        "[p]",
+        "-map",
+        "[s]",
+        "-f",
+        "null",
+        "-",
+    ]
     try:
         result = await run_tool(argv, keep_warnings=None, timeout_s=_TIMEOUT_S)
     except ToolTimeout as exc:

@@ -1,7 +1,7 @@
 """Local playback gateway: serves bucket objects to libmpv and ffmpeg on loopback.
 
 mpv cannot sign S3 requests, and the children of an HLS playlist are fetched by the player,
-so a presigned master does not play (PLATFORM.md). The gateway listens on 127.0.0.1 only,
+so a presigned master does not play (docs/platform.md). The gateway listens on 127.0.0.1 only,
 on a random port, and answers ``GET/HEAD /{token}/o/{key}`` by fetching ``key`` from the
 store with the profile's credentials. ``token`` is 32 random bytes per session
 (``secrets.token_urlsafe``): a request without it gets 403, so another local user cannot

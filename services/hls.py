@@ -160,11 +160,15 @@ def _check_structure(text: str, uri: str | None) -> None:
             elif tag == "#EXTINF":
                 duration = value.split(",", 1)[0].strip()
                 if not _DECIMAL_FLOAT.match(duration):
-                    fail(f"EXTINF duration must be a decimal number, got {duration!r} (§4.3.2.1)",
-                         number)
+                    fail(
+                        f"EXTINF duration must be a decimal number, got {duration!r} (§4.3.2.1)",
+                        number,
+                    )
                 if pending_extinf is not None:
-                    fail("EXTINF without a segment URI before the next EXTINF (§4.3.2.1)",
-                         pending_extinf)
+                    fail(
+                        "EXTINF without a segment URI before the next EXTINF (§4.3.2.1)",
+                        pending_extinf,
+                    )
                 if target is not None and round(float(duration)) > target:
                     fail(
                         f"EXTINF {duration} s exceeds EXT-X-TARGETDURATION {target} s "

@@ -1,7 +1,7 @@
 """One mapping from an httpx answer or failure to the typed errors of ``services.errors``.
 
-Shared by the clients of the console's JSON APIs: the SSAI cue service (DESIGN.md §1.2,
-``services.cues``) and the video-assets API (DESIGN.md §1.3, ``services.assets``). Both
+Shared by the clients of the console's JSON APIs: the SSAI cue service (docs/contracts.md §1.2,
+``services.cues``) and the video-assets API (docs/contracts.md §1.3, ``services.assets``). Both
 contracts answer JSON, and an error answer may carry ``{"error": "<reason>"}`` (and, for a
 409 of the assets API, ``{"status": "<current status>"}``). The mapping follows RFC 9110 §15:
 
@@ -100,7 +100,7 @@ def server_reason(response: httpx.Response) -> str:
 
 
 def current_status(response: httpx.Response) -> str | None:
-    """The body's JSON ``status`` text (a 409's status of the resource now, DESIGN.md §1.3),
+    """The body's JSON ``status`` text (a 409's status of the resource now, docs/contracts.md §1.3),
     or None."""
     body = body_json(response)
     if isinstance(body, dict) and isinstance(body.get("status"), str) and body["status"]:

@@ -1,4 +1,4 @@
-"""The bucket layout of a game: every key the console reads or writes (DESIGN.md §1.1).
+"""The bucket layout of a game: every key the console reads or writes (docs/contracts.md §1.1).
 
 One bucket, one prefix per game, ``games/{id}/``::
 
@@ -67,7 +67,7 @@ def _source_extension(name: str, stem: str) -> int | None:
 
 @dataclass(frozen=True)
 class GameKeys:
-    """Every key of game ``game_id`` (DESIGN.md §1.1, see the module docstring).
+    """Every key of game ``game_id`` (docs/contracts.md §1.1, see the module docstring).
 
     ``game_id`` is one path segment of the listing (``games/{id}/``); it is not checked
     here, so that a stray prefix in a bucket still gets its keys (and its BROKEN row).

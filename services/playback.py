@@ -7,7 +7,7 @@ Why media playlists are played as mpv EDL
 -----------------------------------------
 libmpv 0.35.1 (Debian 12) plays fMP4 HLS through FFmpeg's ``hls`` demuxer. A seek to a
 position outside the demuxer cache makes that demuxer read fragments without their
-``moov`` context: playback "ends" at once with garbage (PLATFORM.md). mpv's own EDL
+``moov`` context: playback "ends" at once with garbage (docs/platform.md). mpv's own EDL
 timeline with the ``!mp4_dash`` header avoids the FFmpeg HLS demuxer altogether: mpv
 reads the init segment once, knows every segment's start from the summed ``length``
 values, opens only the segment that covers a seek target and demuxes it with the init

@@ -287,7 +287,7 @@ class Storage:
         cache_control: str | None = None,
     ) -> ObjectInfo:
         """PUT ``data`` at ``key`` with ``ChecksumAlgorithm="SHA256"`` and the given hex
-        ``sha256``, so the store verifies what it receives (DESIGN.md §1.1).
+        ``sha256``, so the store verifies what it receives (docs/contracts.md §1.1).
 
         ``if_none_match=True`` writes only if the key is absent (``If-None-Match: *``);
         ``if_match`` writes only over that ETag. A lost condition raises

@@ -35,16 +35,40 @@ def make_short_v1(out: Path) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     subprocess.run(
         [
-            imageio_ffmpeg.get_ffmpeg_exe(), "-loglevel", "error", "-y",
-            "-i", str(PROJECT / "resources" / "demo" / "bbb_trailer.mp4"),
-            "-map", "0:v:0", "-map", "0:a:0", "-frames:v", str(SHORT_V1_FRAMES),
-            "-c:v", "copy", "-c:a", "aac", "-ac", "2",
-            "-f", "hls", "-hls_time", "4", "-hls_playlist_type", "vod",
-            "-hls_segment_type", "fmp4", "-hls_fmp4_init_filename", "init.mp4",
-            "-hls_segment_filename", str(out / "seg_%05d.m4s"), str(out / "master.m3u8"),
+            imageio_ffmpeg.get_ffmpeg_exe(),
+            "-loglevel",
+            "error",
+            "-y",
+            "-i",
+            str(PROJECT / "resources" / "demo" / "bbb_trailer.mp4"),
+            "-map",
+            "0:v:0",
+            "-map",
+            "0:a:0",
+            "-frames:v",
+            str(SHORT_V1_FRAMES),
+            "-c:v",
+            "copy",
+            "-c:a",
+            "aac",
+            "-ac",
+            "2",
+            "-f",
+            "hls",
+            "-hls_time",
+            "4",
+            "-hls_playlist_type",
+            "vod",
+            "-hls_segment_type",
+            "fmp4",
+            "-hls_fmp4_init_filename",
+            "init.mp4",
+            "-hls_segment_filename",
+            str(out / "seg_%05d.m4s"),
+            str(out / "master.m3u8"),
         ],
         check=True,
-    )  # fmt: skip
+    )
     return out
 
 
@@ -96,9 +120,14 @@ class BackfillRig:
             storage = Storage(config or self.config)
             try:
                 job = GameBackfill(
-                    storage, self.gateway.url_for, self.ladder, self.work_root, game_id,
-                    force=force, checkpoint=checkpoint,
-                )  # fmt: skip
+                    storage,
+                    self.gateway.url_for,
+                    self.ladder,
+                    self.work_root,
+                    game_id,
+                    force=force,
+                    checkpoint=checkpoint,
+                )
                 return await job(reporter)
             finally:
                 storage.close()
@@ -118,8 +147,10 @@ class BackfillRig:
 
 def stored_etags(config: StorageConfig, prefix: str) -> dict[str, str]:
     """``key -> ETag`` of every object under ``prefix`` in ``config``'s bucket (boto3)."""
-    pages = s3_client(config).get_paginator("list_objects_v2").paginate(
-        Bucket=config.bucket, Prefix=prefix
+    pages = (
+        s3_client(config)
+        .get_paginator("list_objects_v2")
+        .paginate(Bucket=config.bucket, Prefix=prefix)
     )
     return {o["Key"]: o["ETag"] for page in pages for o in page.get("Contents", ())}
 
@@ -142,10 +173,23 @@ def backfill_rig(config: StorageConfig, work_root: Path) -> Iterator[BackfillRig
 def probe_video_packets(url: str) -> list[tuple[float, bool]]:
     """``(pts seconds, is keyframe)`` of every video packet at ``url`` (system ffprobe)."""
     out = subprocess.run(
-        ["ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries",
-         "packet=pts_time,flags", "-of", "json", url],
-        capture_output=True, text=True, check=True, timeout=120,
-    ).stdout  # fmt: skip
+        [
+            "ffprobe",
+            "-v",
+            "error",
+            "-select_streams",
+            "v:0",
+            "-show_entries",
+            "packet=pts_time,flags",
+            "-of",
+            "json",
+            url,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    ).stdout
     return [
         (float(p["pts_time"]), "K" in p.get("flags", ""))
         for p in json.loads(out).get("packets", [])
@@ -155,10 +199,23 @@ def probe_video_packets(url: str) -> list[tuple[float, bool]]:
 def probe_video_stream(url: str) -> dict:
     """The first video stream's fields (width, height, codec_name, profile, level)."""
     out = subprocess.run(
-        ["ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries",
-         "stream=width,height,codec_name,profile,level", "-of", "json", url],
-        capture_output=True, text=True, check=True, timeout=60,
-    ).stdout  # fmt: skip
+        [
+            "ffprobe",
+            "-v",
+            "error",
+            "-select_streams",
+            "v:0",
+            "-show_entries",
+            "stream=width,height,codec_name,profile,level",
+            "-of",
+            "json",
+            url,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    ).stdout
     return json.loads(out)["streams"][0]
 
 

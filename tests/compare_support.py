@@ -87,8 +87,9 @@ def compared_game_fixture(moto_endpoint, tmp_path_factory) -> Iterator[ComparedG
         Bucket=config.bucket, Key=f"games/{GAME}/source.mp4", Body=source.read_bytes()
     )
     with backfill_rig(config, tmp_path_factory.mktemp("cmp-work")) as rig:
-        rig.ladder = replace(rig.ladder, rungs=tuple(r for r in rig.ladder.rungs
-                                                     if r.name in RUNGS))  # fmt: skip
+        rig.ladder = replace(
+            rig.ladder, rungs=tuple(r for r in rig.ladder.rungs if r.name in RUNGS)
+        )
         outcome, _ = rig.backfill(GAME)
         assert outcome.result["rungs"] == list(RUNGS), outcome.result
         yield ComparedGame(config, rig.gateway, GAME)
@@ -102,10 +103,24 @@ def make_source_mp4(path: Path) -> Path:
     import imageio_ffmpeg
 
     subprocess.run(
-        [imageio_ffmpeg.get_ffmpeg_exe(), "-loglevel", "error", "-y", "-i", str(DEMO_CLIP),
-         "-map", "0:v:0", "-frames:v", str(SHORT_V1_FRAMES), "-c", "copy", str(path)],
-        check=True, timeout=60,
-    )  # fmt: skip
+        [
+            imageio_ffmpeg.get_ffmpeg_exe(),
+            "-loglevel",
+            "error",
+            "-y",
+            "-i",
+            str(DEMO_CLIP),
+            "-map",
+            "0:v:0",
+            "-frames:v",
+            str(SHORT_V1_FRAMES),
+            "-c",
+            "copy",
+            str(path),
+        ],
+        check=True,
+        timeout=60,
+    )
     return path
 
 

@@ -111,19 +111,49 @@ def v1_hls_dir(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("v1hls")
     subprocess.run(
         [
-            imageio_ffmpeg.get_ffmpeg_exe(), "-loglevel", "error", "-y", "-i", str(DEMO_CLIP),
-            "-map", "0:v:0", "-map", "0:a:0", "-c:v", "copy", "-c:a", "aac", "-ac", "2",
-            "-f", "hls", "-hls_time", "4", "-hls_playlist_type", "vod",
-            "-hls_segment_type", "fmp4", "-hls_fmp4_init_filename", "init.mp4",
-            "-hls_segment_filename", str(out / "seg_%05d.m4s"), str(out / "master.m3u8"),
+            imageio_ffmpeg.get_ffmpeg_exe(),
+            "-loglevel",
+            "error",
+            "-y",
+            "-i",
+            str(DEMO_CLIP),
+            "-map",
+            "0:v:0",
+            "-map",
+            "0:a:0",
+            "-c:v",
+            "copy",
+            "-c:a",
+            "aac",
+            "-ac",
+            "2",
+            "-f",
+            "hls",
+            "-hls_time",
+            "4",
+            "-hls_playlist_type",
+            "vod",
+            "-hls_segment_type",
+            "fmp4",
+            "-hls_fmp4_init_filename",
+            "init.mp4",
+            "-hls_segment_filename",
+            str(out / "seg_%05d.m4s"),
+            str(out / "master.m3u8"),
         ],
         check=True,
     )
     return out
 
 
-def upload_game(config: StorageConfig, game_id: str, hls_dir: Path, *, meta: dict | None = None,
-                skip: tuple[str, ...] = ()) -> list[str]:
+def upload_game(
+    config: StorageConfig,
+    game_id: str,
+    hls_dir: Path,
+    *,
+    meta: dict | None = None,
+    skip: tuple[str, ...] = (),
+) -> list[str]:
     """Upload a packaged HLS dir as ``games/{game_id}/...``; returns the keys written."""
     import json
 

@@ -19,7 +19,7 @@ def install_loop(qapp) -> qasync.QEventLoop:
 
     Pair it with ``uninstall_loop`` (the ``qloop`` fixture does): the loop marks itself as
     the running loop, and later ``asyncio.run`` calls would refuse to start.
-    PLATFORM.md: its teardown must not call ``loop.stop()`` (that quits the QApplication).
+    docs/platform.md: its teardown must not call ``loop.stop()`` (that quits the QApplication).
     """
     loop = qasync.QEventLoop(qapp, already_running=True)
     loop.set_default_executor(ThreadPoolExecutor(max_workers=4, thread_name_prefix="qloop"))

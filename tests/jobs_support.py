@@ -18,8 +18,9 @@ class FfmpegOperation:
     progress. ``pids`` lists the ffmpeg processes it started; ``source`` replaces the
     lavfi input (a missing file makes ffmpeg fail)."""
 
-    def __init__(self, duration: float = 30.0, readrate: float = 4.0,
-                 source: str | None = None) -> None:
+    def __init__(
+        self, duration: float = 30.0, readrate: float = 4.0, source: str | None = None
+    ) -> None:
         self.duration = duration
         self.readrate = readrate
         self.source = source
@@ -27,12 +28,27 @@ class FfmpegOperation:
         self.started = asyncio.Event()
 
     def command(self) -> list[str]:
-        source = ["-i", self.source] if self.source else [
-            "-f", "lavfi", "-i", f"testsrc=duration={self.duration}:size=160x120:rate=25"]
+        source = (
+            ["-i", self.source]
+            if self.source
+            else ["-f", "lavfi", "-i", f"testsrc=duration={self.duration}:size=160x120:rate=25"]
+        )
         return [
-            imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error",
-            "-readrate", str(self.readrate), *source, "-f", "null", "-",
-            "-progress", "pipe:1", "-stats_period", "0.2",
+            imageio_ffmpeg.get_ffmpeg_exe(),
+            "-hide_banner",
+            "-nostdin",
+            "-loglevel",
+            "error",
+            "-readrate",
+            str(self.readrate),
+            *source,
+            "-f",
+            "null",
+            "-",
+            "-progress",
+            "pipe:1",
+            "-stats_period",
+            "0.2",
         ]
 
     async def __call__(self, reporter: JobReporter) -> JobOutcome:
@@ -51,8 +67,11 @@ class FfmpegOperation:
                     frames = int(value)
                 elif key == "out_time_us" and value.isdigit():
                     seconds = int(value) / 1e6
-                    reporter.progress(seconds / self.duration, "encode",
-                                      f"{seconds:.1f} of {self.duration:.1f} s rendered")
+                    reporter.progress(
+                        seconds / self.duration,
+                        "encode",
+                        f"{seconds:.1f} of {self.duration:.1f} s rendered",
+                    )
             errors = (await proc.stderr.read()).decode().strip()
             if await proc.wait() != 0:
                 raise MediaError(f"ffmpeg failed: {errors.splitlines()[-1] if errors else '?'}")

@@ -28,7 +28,11 @@ GOP = 96
 
 
 def spotcheck(
-    rig: BackfillRig, game_id: str, report_root: Path, *, source_prefix: str = "",
+    rig: BackfillRig,
+    game_id: str,
+    report_root: Path,
+    *,
+    source_prefix: str = "",
     reporter: RecordingReporter | None = None,
 ) -> tuple[JobOutcome, GameReport, RecordingReporter]:
     """Run one spot-check to its end; returns the outcome, the report read back from its
@@ -38,8 +42,14 @@ def spotcheck(
     async def go() -> JobOutcome:
         storage = Storage(rig.config)
         try:
-            job = GameSpotcheck(storage, rig.gateway.url_for, rig.ladder, report_root, game_id,
-                                source_prefix=source_prefix)
+            job = GameSpotcheck(
+                storage,
+                rig.gateway.url_for,
+                rig.ladder,
+                report_root,
+                game_id,
+                source_prefix=source_prefix,
+            )
             return await job(reporter)
         finally:
             storage.close()
@@ -55,7 +65,7 @@ def copy_game(rig: BackfillRig, source: str, target: str) -> None:
     client = s3_client(rig.config)
     bucket = rig.config.bucket
     for key in rig.objects(f"games/{source}/"):
-        new = f"games/{target}/" + key[len(f"games/{source}/"):]
+        new = f"games/{target}/" + key[len(f"games/{source}/") :]
         client.copy_object(Bucket=bucket, Key=new, CopySource={"Bucket": bucket, "Key": key})
     ledger_key = f"games/{target}/abr/renditions.json"
     rig.put(ledger_key, rig.read(ledger_key).replace(source.encode(), target.encode()))
@@ -80,8 +90,14 @@ def delete(rig: BackfillRig, key: str) -> None:
 
 
 def encode_rung(
-    v1_dir: Path, out: Path, width: int, height: int, *, video_filter: str = "",
-    force_key_frames: str = f"expr:eq(mod(n,{GOP}),0)", hls_flags: str = "independent_segments",
+    v1_dir: Path,
+    out: Path,
+    width: int,
+    height: int,
+    *,
+    video_filter: str = "",
+    force_key_frames: str = f"expr:eq(mod(n,{GOP}),0)",
+    hls_flags: str = "independent_segments",
     x264_params: str = "open-gop=0",
 ) -> Path:
     """A rung like the ladder's (x264 veryfast, closed 96-frame GOP, AAC, 4 s fMP4 HLS)
@@ -92,21 +108,74 @@ def encode_rung(
     chain = (f"{video_filter}," if video_filter else "") + f"scale={width}:{height},setsar=1"
     subprocess.run(
         [
-            ffmpeg_exe(), "-loglevel", "error", "-y", "-i", str(v1_dir / "master.m3u8"),
-            "-map", "0:v:0", "-map", "0:a:0", "-vf", chain,
-            "-c:v", "libx264", "-preset", "veryfast", "-b:v", "1400k", "-maxrate", "1498k",
-            "-bufsize", "2800k", "-profile:v", "main", "-level:v", "3.0", "-pix_fmt", "yuv420p",
-            "-g", str(GOP), "-keyint_min", str(GOP), "-sc_threshold", "0",
-            "-force_key_frames", force_key_frames, "-x264-params", x264_params,
-            "-fps_mode", "passthrough", "-threads", "1",
-            "-c:a", "aac", "-b:a", "96k", "-ac", "2", "-ar", "48000",
-            "-f", "hls", "-hls_time", "4", "-hls_playlist_type", "vod",
-            "-hls_segment_type", "fmp4", "-hls_flags", hls_flags,
-            "-hls_fmp4_init_filename", "init.mp4",
-            "-hls_segment_filename", str(out / "seg_%05d.m4s"), str(out / "index.m3u8"),
+            ffmpeg_exe(),
+            "-loglevel",
+            "error",
+            "-y",
+            "-i",
+            str(v1_dir / "master.m3u8"),
+            "-map",
+            "0:v:0",
+            "-map",
+            "0:a:0",
+            "-vf",
+            chain,
+            "-c:v",
+            "libx264",
+            "-preset",
+            "veryfast",
+            "-b:v",
+            "1400k",
+            "-maxrate",
+            "1498k",
+            "-bufsize",
+            "2800k",
+            "-profile:v",
+            "main",
+            "-level:v",
+            "3.0",
+            "-pix_fmt",
+            "yuv420p",
+            "-g",
+            str(GOP),
+            "-keyint_min",
+            str(GOP),
+            "-sc_threshold",
+            "0",
+            "-force_key_frames",
+            force_key_frames,
+            "-x264-params",
+            x264_params,
+            "-fps_mode",
+            "passthrough",
+            "-threads",
+            "1",
+            "-c:a",
+            "aac",
+            "-b:a",
+            "96k",
+            "-ac",
+            "2",
+            "-ar",
+            "48000",
+            "-f",
+            "hls",
+            "-hls_time",
+            "4",
+            "-hls_playlist_type",
+            "vod",
+            "-hls_segment_type",
+            "fmp4",
+            "-hls_flags",
+            hls_flags,
+            "-hls_fmp4_init_filename",
+            "init.mp4",
+            "-hls_segment_filename",
+            str(out / "seg_%05d.m4s"),
+            str(out / "index.m3u8"),
         ],
         check=True,
-    )  # fmt: skip
+    )
     return out
 
 
@@ -130,26 +199,49 @@ def replace_rung(rig: BackfillRig, game_id: str, rung: str, folder: Path) -> Non
     )
     ledger = ledger_of(rig, game_id)
     rows = tuple(
-        replace(row, objects=tuple(objects), bandwidth=peak, average_bandwidth=average,
-                codecs=codecs_attribute((folder / "init.mp4").read_bytes(), True))
-        if row.rung == rung else row
+        replace(
+            row,
+            objects=tuple(objects),
+            bandwidth=peak,
+            average_bandwidth=average,
+            codecs=codecs_attribute((folder / "init.mp4").read_bytes(), True),
+        )
+        if row.rung == rung
+        else row
         for row in ledger.renditions
     )
     ledger = replace(ledger, renditions=rows)
     rig.put(f"games/{game_id}/abr/renditions.json", ledger.to_bytes())
-    rig.put(f"games/{game_id}/master.m3u8",
-            multivariant_text(rows, f"games/{game_id}/").encode())
+    rig.put(f"games/{game_id}/master.m3u8", multivariant_text(rows, f"games/{game_id}/").encode())
 
 
 def make_source_mp4(out: Path, *, reencode: bool = False) -> Path:
     """The short v1's source as one MP4: the demo clip's first ``SHORT_V1_FRAMES`` video
     frames copied (the packets v1 remuxed), or re-encoded (same frames, other packets)."""
-    video = ["-c:v", "libx264", "-preset", "ultrafast", "-crf", "18"] if reencode else \
-        ["-c:v", "copy"]
+    video = (
+        ["-c:v", "libx264", "-preset", "ultrafast", "-crf", "18"] if reencode else ["-c:v", "copy"]
+    )
     subprocess.run(
-        [ffmpeg_exe(), "-loglevel", "error", "-y", "-i", str(DEMO_CLIP), "-map", "0:v:0",
-         "-map", "0:a:0", "-frames:v", str(SHORT_V1_FRAMES), *video, "-c:a", "aac", "-ac", "2",
-         str(out)],
+        [
+            ffmpeg_exe(),
+            "-loglevel",
+            "error",
+            "-y",
+            "-i",
+            str(DEMO_CLIP),
+            "-map",
+            "0:v:0",
+            "-map",
+            "0:a:0",
+            "-frames:v",
+            str(SHORT_V1_FRAMES),
+            *video,
+            "-c:a",
+            "aac",
+            "-ac",
+            "2",
+            str(out),
+        ],
         check=True,
-    )  # fmt: skip
+    )
     return out

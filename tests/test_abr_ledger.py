@@ -23,16 +23,29 @@ SHA = "ab" * 32
 def _row(rung: str, width: int, height: int, bandwidth: int) -> PackagedRendition:
     prefix = KEYS.rung_prefix(rung)
     return PackagedRendition(
-        game_id="g1", rung=rung, ladder_name="abr", ladder_version=1,
+        game_id="g1",
+        rung=rung,
+        ladder_name="abr",
+        ladder_version=1,
         encoder_settings={"preset": "veryfast", "segment_seconds": 4},
-        ffmpeg_version="ffmpeg version 7.1", source_key=KEYS.master, source_sha256=SHA,
-        created_at="2026-01-02T03:04:05Z", job_id="job1", playlist=KEYS.rung_playlist(rung),
-        width=width, height=height, frame_rate=24.0, codecs="avc1.64001f,mp4a.40.2",
-        bandwidth=bandwidth, average_bandwidth=bandwidth * 9 // 10,
-        objects=(LedgerObject(prefix + "init.mp4", 800, SHA),
-                 LedgerObject(prefix + "seg_00000.m4s", 120_000, "cd" * 32),
-                 LedgerObject(prefix + "index.m3u8", 200, "ef" * 32)),
-    )  # fmt: skip
+        ffmpeg_version="ffmpeg version 7.1",
+        source_key=KEYS.master,
+        source_sha256=SHA,
+        created_at="2026-01-02T03:04:05Z",
+        job_id="job1",
+        playlist=KEYS.rung_playlist(rung),
+        width=width,
+        height=height,
+        frame_rate=24.0,
+        codecs="avc1.64001f,mp4a.40.2",
+        bandwidth=bandwidth,
+        average_bandwidth=bandwidth * 9 // 10,
+        objects=(
+            LedgerObject(prefix + "init.mp4", 800, SHA),
+            LedgerObject(prefix + "seg_00000.m4s", 120_000, "cd" * 32),
+            LedgerObject(prefix + "index.m3u8", 200, "ef" * 32),
+        ),
+    )
 
 
 LEDGER = LedgerDocument(

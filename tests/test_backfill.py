@@ -99,8 +99,16 @@ def test_backfill_publishes_a_multivariant_master_last(published, short_v1) -> N
     assert outcome.result["skipped"] == [
         "1080p skipped (taller than the source (720 px): no upscaling)"
     ]
-    assert reporter.stages == ["inspect", "encode", "upload", "verify", "ledger", "anchor",
-                               "publish", "done"]  # fmt: skip
+    assert reporter.stages == [
+        "inspect",
+        "encode",
+        "upload",
+        "verify",
+        "ledger",
+        "anchor",
+        "publish",
+        "done",
+    ]
     fractions = [f for f, _, _ in reporter.progress_calls if f is not None]
     assert fractions == sorted(fractions) and fractions[-1] == 1.0
 
@@ -334,9 +342,12 @@ def test_read_only_credentials_get_access_denied_and_publish_nothing(
     upload_game(rig.config, game, short_v1)
     v1 = rig.read(f"games/{game}/master.m3u8")
     iam = boto3.client(
-        "iam", endpoint_url=moto_endpoint, region_name="us-east-1",
-        aws_access_key_id="test", aws_secret_access_key="test-secret",
-    )  # fmt: skip
+        "iam",
+        endpoint_url=moto_endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="test",
+        aws_secret_access_key="test-secret",
+    )
     user = f"reader-{rig.config.bucket}"
     iam.create_user(UserName=user)
     iam.put_user_policy(

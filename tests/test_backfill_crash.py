@@ -66,9 +66,13 @@ class Child:
             env["VIDEO_OPS_TEST_HOLD_AFTER"] = hold
         return subprocess.Popen(
             [sys.executable, "main.py", "backfill", "--game", game, "--yes"],
-            cwd=PROJECT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            cwd=PROJECT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
             start_new_session=True,
-        )  # fmt: skip
+        )
 
     def run(self, game: str) -> str:
         child = self.start(game)
@@ -87,7 +91,7 @@ class Child:
         prefix = f"games/{game}/"
         keys = [k for k in self.keys(prefix + "abr/") if not k.endswith("renditions.json")]
         keys += [prefix + "master.m3u8", prefix + "master.v1.m3u8"]
-        return {k[len(prefix):]: hashlib.sha256(self.read(k)).hexdigest() for k in keys}
+        return {k[len(prefix) :]: hashlib.sha256(self.read(k)).hexdigest() for k in keys}
 
 
 def kill_tree(child: subprocess.Popen) -> None:

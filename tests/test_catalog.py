@@ -1,5 +1,5 @@
 """services.catalog on a real moto server: pagination over > 1,000 games, every game state
-of DESIGN.md §1.1, meta.json, league filtering, and a game's detail."""
+of docs/contracts.md §1.1, meta.json, league filtering, and a game's detail."""
 
 from __future__ import annotations
 
@@ -97,18 +97,30 @@ def ledger_for(game_id: str) -> LedgerDocument:
     sha = "0" * 64
     rows = tuple(
         PackagedRendition(
-            game_id=game_id, rung=rung, ladder_name="abr", ladder_version=1,
-            encoder_settings={}, ffmpeg_version="ffmpeg version test",
-            source_key=f"games/{game_id}/master.m3u8", source_sha256=sha,
-            created_at="2026-01-01T00:00:00Z", job_id="job", width=width, height=height,
-            playlist=f"games/{game_id}/abr/{rung}/index.m3u8", frame_rate=24.0,
-            codecs="avc1.64001f,mp4a.40.2", bandwidth=bandwidth, average_bandwidth=average,
+            game_id=game_id,
+            rung=rung,
+            ladder_name="abr",
+            ladder_version=1,
+            encoder_settings={},
+            ffmpeg_version="ffmpeg version test",
+            source_key=f"games/{game_id}/master.m3u8",
+            source_sha256=sha,
+            created_at="2026-01-01T00:00:00Z",
+            job_id="job",
+            width=width,
+            height=height,
+            playlist=f"games/{game_id}/abr/{rung}/index.m3u8",
+            frame_rate=24.0,
+            codecs="avc1.64001f,mp4a.40.2",
+            bandwidth=bandwidth,
+            average_bandwidth=average,
             objects=(LedgerObject(f"games/{game_id}/abr/{rung}/init.mp4", 1, sha),),
         )
         for rung, width, height, bandwidth, average in (
-            ("720p", 1280, 720, 3_300_000, 3_000_000), ("360p", 640, 360, 900_000, 800_000)
+            ("720p", 1280, 720, 3_300_000, 3_000_000),
+            ("360p", 640, 360, 900_000, 800_000),
         )
-    )  # fmt: skip
+    )
     return LedgerDocument(game_id, "job", "2026-01-01T00:00:00Z", "abr", 1, rows, ())
 
 

@@ -19,10 +19,19 @@ pytestmark = pytest.mark.timeout(240)
 
 
 def test_catalog_list_json_on_a_profile(storage_config, v1_hls_dir, capsys):
-    upload_game(storage_config, "nfl-a", v1_hls_dir,
-                meta={"title": "A at B", "league": "NFL", "date": "2026-11-01"})
-    upload_game(storage_config, "nba-b", v1_hls_dir, skip=("seg_00004.m4s",),
-                meta={"title": "C at D", "league": "NBA", "date": "2026-11-02"})
+    upload_game(
+        storage_config,
+        "nfl-a",
+        v1_hls_dir,
+        meta={"title": "A at B", "league": "NFL", "date": "2026-11-01"},
+    )
+    upload_game(
+        storage_config,
+        "nba-b",
+        v1_hls_dir,
+        skip=("seg_00004.m4s",),
+        meta={"title": "C at D", "league": "NBA", "date": "2026-11-02"},
+    )
     make_profile("cli-test", storage_config)
     assert main(["--profile", "cli-test", "catalog", "list", "--json"]) == 0
     rows = {row["id"]: row for row in json.loads(capsys.readouterr().out)}
@@ -51,13 +60,22 @@ def test_unreachable_endpoint_is_a_clear_error(capsys, moto_endpoint):
 def test_catalog_list_on_the_demo_stack_in_a_subprocess(tmp_path: Path):
     # idle 5 s: the server must outlive the gap between `catalog list` and `demo status`
     # (with 1 s it exits at its next 2 s poll, which a loaded machine can lose to)
-    env = {**os.environ, "VIDEO_OPS_DATA_DIR": str(tmp_path / "data"),
-           "VIDEO_OPS_CONFIG_DIR": str(tmp_path / "config"),
-           "VIDEO_OPS_DEMO_IDLE_SECONDS": "5"}
+    env = {
+        **os.environ,
+        "VIDEO_OPS_DATA_DIR": str(tmp_path / "data"),
+        "VIDEO_OPS_CONFIG_DIR": str(tmp_path / "config"),
+        "VIDEO_OPS_DEMO_IDLE_SECONDS": "5",
+    }
 
     def run(*args: str) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "main.py", *args], cwd=PROJECT, env=env,
-                              capture_output=True, text=True, timeout=180)
+        return subprocess.run(
+            [sys.executable, "main.py", *args],
+            cwd=PROJECT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=180,
+        )
 
     try:
         listed = run("catalog", "list", "--json")
@@ -80,12 +98,22 @@ def test_gui_stays_open_until_its_window_closes(tmp_path: Path):
     import signal
     import time
 
-    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "VIDEO_OPS_AUDIO": "null",
-           "VIDEO_OPS_DATA_DIR": str(tmp_path / "data"),
-           "VIDEO_OPS_CONFIG_DIR": str(tmp_path / "config"),
-           "VIDEO_OPS_DEMO_IDLE_SECONDS": "1"}
-    gui = subprocess.Popen([sys.executable, "main.py"], cwd=PROJECT, env=env,
-                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    env = {
+        **os.environ,
+        "QT_QPA_PLATFORM": "offscreen",
+        "VIDEO_OPS_AUDIO": "null",
+        "VIDEO_OPS_DATA_DIR": str(tmp_path / "data"),
+        "VIDEO_OPS_CONFIG_DIR": str(tmp_path / "config"),
+        "VIDEO_OPS_DEMO_IDLE_SECONDS": "1",
+    }
+    gui = subprocess.Popen(
+        [sys.executable, "main.py"],
+        cwd=PROJECT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         deadline = time.monotonic() + 60
         log = tmp_path / "data" / "console.log"
@@ -100,5 +128,10 @@ def test_gui_stays_open_until_its_window_closes(tmp_path: Path):
     finally:
         if gui.poll() is None:
             gui.kill()
-        subprocess.run([sys.executable, "main.py", "demo", "stop"], cwd=PROJECT, env=env,
-                       capture_output=True, timeout=60)
+        subprocess.run(
+            [sys.executable, "main.py", "demo", "stop"],
+            cwd=PROJECT,
+            env=env,
+            capture_output=True,
+            timeout=60,
+        )

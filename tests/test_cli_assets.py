@@ -237,16 +237,25 @@ def test_on_the_demo_stack_with_confirmation_on_a_terminal(tmp_path: Path):
     def run(*args: str, answer: str | None = None) -> subprocess.CompletedProcess:
         if answer is None:
             return subprocess.run(
-                [sys.executable, "main.py", *args], cwd=PROJECT, env=env,
-                capture_output=True, text=True, timeout=180,
-            )  # fmt: skip
+                [sys.executable, "main.py", *args],
+                cwd=PROJECT,
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=180,
+            )
         master, slave = pty.openpty()
         try:
             os.write(master, answer.encode() + b"\n")
             return subprocess.run(
-                [sys.executable, "main.py", *args], cwd=PROJECT, env=env, stdin=slave,
-                capture_output=True, text=True, timeout=180,
-            )  # fmt: skip
+                [sys.executable, "main.py", *args],
+                cwd=PROJECT,
+                env=env,
+                stdin=slave,
+                capture_output=True,
+                text=True,
+                timeout=180,
+            )
         finally:
             os.close(slave)
             os.close(master)

@@ -24,9 +24,15 @@ def cue_profile(storage_config, start_cues, tmp_path, monkeypatch):
     def make(name: str, **options) -> tuple[str, object]:
         server = start_cues(TOKEN, **options)
         make_profile(name, storage_config)
-        save_profile(Profile(name=name, endpoint_url=storage_config.endpoint_url,
-                             bucket=storage_config.bucket, ssai_url=server.url,
-                             channels=("demo/sports1", "demo/sports2")))
+        save_profile(
+            Profile(
+                name=name,
+                endpoint_url=storage_config.endpoint_url,
+                bucket=storage_config.bucket,
+                ssai_url=server.url,
+                channels=("demo/sports1", "demo/sports2"),
+            )
+        )
         CredentialStore().set(name, SSAI_TOKEN, TOKEN)
         return name, server
 
@@ -35,8 +41,19 @@ def cue_profile(storage_config, start_cues, tmp_path, monkeypatch):
 
 def test_start_prints_the_verification_per_variant_and_stop_ends_it(cue_profile, capsys):
     name, server = cue_profile("cli-cues")
-    code = main(["--profile", name, "cue", "start", "--channel", "demo/sports1",
-                 "--duration", "60", "--yes"])
+    code = main(
+        [
+            "--profile",
+            name,
+            "cue",
+            "start",
+            "--channel",
+            "demo/sports1",
+            "--duration",
+            "60",
+            "--yes",
+        ]
+    )
     out = capsys.readouterr().out
     assert code == 0, out
     assert "Verifying every variant" in out and "verified on 2/2 variants" in out
@@ -59,12 +76,28 @@ def test_refusals_exit_non_zero_with_a_clear_message(cue_profile, capsys, monkey
     name, _server = cue_profile("cli-cues-refused")
     assert main(["--profile", name, "cue", "stop", "--channel", "demo/sports2"]) == 1
     assert "no ad break is active" in capsys.readouterr().err
-    assert main(["--profile", name, "cue", "start", "--channel", "demo/nope",
-                 "--duration", "30", "--yes"]) == 1
+    assert (
+        main(
+            [
+                "--profile",
+                name,
+                "cue",
+                "start",
+                "--channel",
+                "demo/nope",
+                "--duration",
+                "30",
+                "--yes",
+            ]
+        )
+        == 1
+    )
     assert "does not know this channel" in capsys.readouterr().err
     monkeypatch.setattr("sys.stdin", io.StringIO(""))  # no terminal to confirm on
-    assert main(["--profile", name, "cue", "start", "--channel", "demo/sports1",
-                 "--duration", "30"]) == 2
+    assert (
+        main(["--profile", name, "cue", "start", "--channel", "demo/sports1", "--duration", "30"])
+        == 2
+    )
     assert "--yes" in capsys.readouterr().err
     assert main(["--profile", name, "cue", "channels"]) == 0
     assert "demo/sports2" in capsys.readouterr().out
@@ -72,8 +105,20 @@ def test_refusals_exit_non_zero_with_a_clear_message(cue_profile, capsys, monkey
 
 def test_wait_reports_a_depleted_stream_and_fails(cue_profile, capsys, tmp_path):
     name, _server = cue_profile("cli-cues-depleted", deplete_after_break=True)
-    code = main(["--profile", name, "cue", "start", "--channel", "demo/sports2",
-                 "--duration", "2", "--yes", "--wait"])
+    code = main(
+        [
+            "--profile",
+            name,
+            "cue",
+            "start",
+            "--channel",
+            "demo/sports2",
+            "--duration",
+            "2",
+            "--yes",
+            "--wait",
+        ]
+    )
     out = capsys.readouterr().out
     assert code == 1
     assert "stale" in out and "NOT verified" in out

@@ -65,8 +65,9 @@ def test_clip_edges_and_errors(compared_game) -> None:
 def test_clip_previews_in_libmpv(qtbot, compared_game) -> None:
     clips = ClipController(compared_game.storage(), compared_game.gateway.url_for)
     playlist_key = compared_game.playlist_key("720p")
-    clips.set_rendition(compared_game.game_id,
-                        Rendition("720p", playlist_key, compared_game.playlist("720p")))
+    clips.set_rendition(
+        compared_game.game_id, Rendition("720p", playlist_key, compared_game.playlist("720p"))
+    )
     summaries: list[str] = []
     clips.changed.connect(summaries.append)
     clips.mark_in(IN_S)
@@ -114,22 +115,39 @@ def test_check_reports_missing_extra_and_foreign_segments(compared_game, tmp_pat
         assert good.ok and len(good.items) == 3 and "OK" in good.summary()
         assert all(item.size and item.size > 0 for item in good.items)
 
-        server_clip = "\n".join([
-            "#EXTM3U", "#EXT-X-VERSION:7", "#EXT-X-TARGETDURATION:4",
-            "#EXT-X-PLAYLIST-TYPE:VOD", '#EXT-X-MAP:URI="init.mp4"',
-            "#EXTINF:4.000000,", "seg_00001.m4s",
-            "#EXTINF:4.000000,", f"https://cdn.example.com/games/{game}/abr/360p/seg_00002.m4s",
-            "#EXTINF:4.000000,", "seg_00042.m4s",
-            "#EXTINF:3.000000,", "seg_00003.m4s",
-            "#EXTINF:6.000000,", "https://ads.example.com/pod/ad1.m4s",
-            "#EXT-X-ENDLIST", "",
-        ])  # fmt: skip
+        server_clip = "\n".join(
+            [
+                "#EXTM3U",
+                "#EXT-X-VERSION:7",
+                "#EXT-X-TARGETDURATION:4",
+                "#EXT-X-PLAYLIST-TYPE:VOD",
+                '#EXT-X-MAP:URI="init.mp4"',
+                "#EXTINF:4.000000,",
+                "seg_00001.m4s",
+                "#EXTINF:4.000000,",
+                f"https://cdn.example.com/games/{game}/abr/360p/seg_00002.m4s",
+                "#EXTINF:4.000000,",
+                "seg_00042.m4s",
+                "#EXTINF:3.000000,",
+                "seg_00003.m4s",
+                "#EXTINF:6.000000,",
+                "https://ads.example.com/pod/ad1.m4s",
+                "#EXT-X-ENDLIST",
+                "",
+            ]
+        )
         with pytest.raises(Exception, match="TARGETDURATION"):
             run(check_clip(storage, server_clip, game, "720p"))  # EXTINF 6 > target 4
         server_clip = server_clip.replace("TARGETDURATION:4", "TARGETDURATION:6")
-        result = run(check_clip(storage, server_clip, game, "720p",
-                                clip_location=f"https://cdn.example.com/games/{game}"
-                                              "/abr/720p/clip-17.m3u8"))  # fmt: skip
+        result = run(
+            check_clip(
+                storage,
+                server_clip,
+                game,
+                "720p",
+                clip_location=f"https://cdn.example.com/games/{game}/abr/720p/clip-17.m3u8",
+            )
+        )
         assert not result.ok
         by_uri = {item.uri.rsplit("/", 1)[-1]: item for item in result.items}
         assert by_uri["init.mp4"].status == "ok"
@@ -146,8 +164,23 @@ def test_check_reports_missing_extra_and_foreign_segments(compared_game, tmp_pat
         path = tmp_path / "server-clip.m3u8"
         path.write_text(server_clip)
         make_profile("clip-test", compared_game.config)
-        assert main(["--profile", "clip-test", "clip", "check", str(path), "--game", game,
-                     "--rung", "720p", "--json"]) == 1  # fmt: skip
+        assert (
+            main(
+                [
+                    "--profile",
+                    "clip-test",
+                    "clip",
+                    "check",
+                    str(path),
+                    "--game",
+                    game,
+                    "--rung",
+                    "720p",
+                    "--json",
+                ]
+            )
+            == 1
+        )
     finally:
         storage.close()
 
@@ -156,12 +189,46 @@ def test_cli_make_then_check_is_ok(compared_game, tmp_path: Path, capsys) -> Non
     make_profile("clip-cli", compared_game.config)
     game = compared_game.game_id
     out = tmp_path / "clip.m3u8"
-    assert main(["--profile", "clip-cli", "clip", "make", "--game", game, "--rung", "v1",
-                 "--in", "11", "--out", "12", "-o", str(out)]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "--profile",
+                "clip-cli",
+                "clip",
+                "make",
+                "--game",
+                game,
+                "--rung",
+                "v1",
+                "--in",
+                "11",
+                "--out",
+                "12",
+                "-o",
+                str(out),
+            ]
+        )
+        == 0
+    )
     assert "seg_00001.m4s" in out.read_text() and "seg_00000.m4s" not in out.read_text()
     capsys.readouterr()
-    assert main(["--profile", "clip-cli", "clip", "check", str(out), "--game", game,
-                 "--rung", "v1", "--json"]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "--profile",
+                "clip-cli",
+                "clip",
+                "check",
+                str(out),
+                "--game",
+                game,
+                "--rung",
+                "v1",
+                "--json",
+            ]
+        )
+        == 0
+    )
     verdict = json.loads(capsys.readouterr().out)
     assert verdict["ok"] and [i["status"] for i in verdict["items"]] == ["ok", "ok"]
 
@@ -191,8 +258,9 @@ def test_player_panel_brackets_mark_in_and_out(qtbot, compared_game) -> None:
     panel.show()
     try:
         key = compared_game.playlist_key("360p")
-        clips.set_rendition(compared_game.game_id,
-                            Rendition("360p", key, compared_game.playlist("360p")))
+        clips.set_rendition(
+            compared_game.game_id, Rendition("360p", key, compared_game.playlist("360p"))
+        )
         with qtbot.waitSignal(player.loaded, timeout=15_000):
             player.load(compared_game.source("360p"), 2.0)
         player.pause()
@@ -202,12 +270,13 @@ def test_player_panel_brackets_mark_in_and_out(qtbot, compared_game) -> None:
         with qtbot.waitSignal(player.seek_completed, timeout=10_000):
             player.seek(6.5)
         qtbot.waitUntil(lambda: abs(player.position - 6.5) < 0.1, timeout=10_000)
-        panel.keyPressEvent(QKeyEvent(QEvent.Type.KeyPress, Qt.Key.Key_BracketRight, bracket,
-                                      "]"))  # fmt: skip
+        panel.keyPressEvent(QKeyEvent(QEvent.Type.KeyPress, Qt.Key.Key_BracketRight, bracket, "]"))
         assert clips.in_point == pytest.approx(2.0, abs=0.1)
         assert clips.out_point == pytest.approx(6.5, abs=0.1)
         assert clips.clip is not None and [s.uri for s in clips.clip.segments] == [
-            "seg_00000.m4s", "seg_00001.m4s"]  # fmt: skip
+            "seg_00000.m4s",
+            "seg_00001.m4s",
+        ]
         assert "2 segments" in panel.clip_label.text()
     finally:
         player.shutdown()

@@ -30,9 +30,10 @@ FRAME = 150  # 6.25 s into the game: a bright, detailed picture
 def view(qtbot, qloop, compared_game: ComparedGame) -> Iterator[CompareView]:
     storage = Storage(compared_game.config)
     controller = CompareController(
-        CatalogService(storage), compared_game.gateway.url_for,
+        CatalogService(storage),
+        compared_game.gateway.url_for,
         media_cache_bytes=4 * 1024 * 1024,
-    )  # fmt: skip
+    )
     made = CompareView(controller)
     qtbot.addWidget(made)
     made.resize(1280, 860)
@@ -56,8 +57,9 @@ def _open(qtbot, view: CompareView, game: ComparedGame, rung: str, reference: st
 
 def _mean_level(image: QImage) -> float:
     """Mean of R, G, B over the picture (0..255), from a box-filtered 32x18 thumbnail."""
-    small = image.scaled(32, 18, Qt.AspectRatioMode.IgnoreAspectRatio,
-                         Qt.TransformationMode.SmoothTransformation)  # fmt: skip
+    small = image.scaled(
+        32, 18, Qt.AspectRatioMode.IgnoreAspectRatio, Qt.TransformationMode.SmoothTransformation
+    )
     total = 0
     for y in range(small.height()):
         for x in range(small.width()):

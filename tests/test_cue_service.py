@@ -34,9 +34,11 @@ async def _start_and_verify(server, channel, duration, **kwargs):
     try:
         result = await client.start(channel, duration)
         verification = await verify_break(
-            client.master_url(channel), result.ad_break, answered_at=result.answered_at,
+            client.master_url(channel),
+            result.ad_break,
+            answered_at=result.answered_at,
             **kwargs,
-        )  # fmt: skip
+        )
         return result, verification
     finally:
         await client.aclose()
@@ -79,9 +81,11 @@ def test_stop_ends_the_break_early_with_a_cue_in(cues):
 
             stopper = asyncio.ensure_future(stop_after_marker())
             verification = await verify_break(
-                client.master_url("demo/sports2"), started.ad_break,
-                answered_at=started.answered_at, planned_end=lambda: current["end"],
-            )  # fmt: skip
+                client.master_url("demo/sports2"),
+                started.ad_break,
+                answered_at=started.answered_at,
+                planned_end=lambda: current["end"],
+            )
             return started, await stopper, verification
         finally:
             await client.aclose()
@@ -182,9 +186,11 @@ def test_a_missing_marker_misses_the_deadline(cues):
             result = await client.start("demo/sports1", 4)
             # verify the other channel, which never shows this break
             return await verify_break(
-                client.master_url("demo/sports2"), result.ad_break,
-                answered_at=result.answered_at, options=VerifyOptions(marker_deadline_s=2.5),
-            )  # fmt: skip
+                client.master_url("demo/sports2"),
+                result.ad_break,
+                answered_at=result.answered_at,
+                options=VerifyOptions(marker_deadline_s=2.5),
+            )
         finally:
             await client.aclose()
 

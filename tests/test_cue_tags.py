@@ -64,9 +64,11 @@ def test_rfc_8216_daterange_example_keeps_its_undecodable_scte35(shared_dir):
 
 
 def test_cue_out_durations_in_every_spelling(shared_dir):
-    for name in ("cue_out_with_duration_playlist.m3u8",
-                 "cue_out_with_explicit_duration_playlist.m3u8",
-                 "cue_out_with_duration_key_playlist.m3u8"):
+    for name in (
+        "cue_out_with_duration_playlist.m3u8",
+        "cue_out_with_explicit_duration_playlist.m3u8",
+        "cue_out_with_duration_key_playlist.m3u8",
+    ):
         (span,) = parse_cues(_read(shared_dir, name)).ad_breaks()
         assert (span.planned_duration, span.out_sequence, span.in_sequence) == (11.52, 0, 2)
     (span,) = parse_cues(_read(shared_dir, "cue_out_no_duration_playlist.m3u8")).ad_breaks()
@@ -102,9 +104,14 @@ def test_every_globocom_playlist_parses_or_raises_playlist_error(shared_dir):
 
 def test_garbled_ad_playlists_only_raise_playlist_error(shared_dir):
     rng = random.Random(8216)
-    texts = [_read(shared_dir, n) for n in ("cue_out_elemental_playlist.m3u8",
-                                            "daterange_scte35_out_and_in_playlist.m3u8",
-                                            "cue_out_envivio_playlist.m3u8")]
+    texts = [
+        _read(shared_dir, n)
+        for n in (
+            "cue_out_elemental_playlist.m3u8",
+            "daterange_scte35_out_and_in_playlist.m3u8",
+            "cue_out_envivio_playlist.m3u8",
+        )
+    ]
     for _ in range(300):
         text = list(rng.choice(texts))
         for _ in range(rng.randint(1, 8)):

@@ -25,9 +25,14 @@ class Clock:
 
 @pytest.fixture
 def desk(tmp_path):
-    media = ChannelMedia(tmp_path, 12, 3, {"v_800k": 1, "v_1600k": 2},
-                         {"v_800k": 1, "v_1600k": 2}, {"v_800k": (640, 360),
-                                                         "v_1600k": (960, 540)})
+    media = ChannelMedia(
+        tmp_path,
+        12,
+        3,
+        {"v_800k": 1, "v_1600k": 2},
+        {"v_800k": 1, "v_1600k": 2},
+        {"v_800k": (640, 360), "v_1600k": (960, 540)},
+    )
     clock = Clock()
     return CueDesk(media, clock=clock), clock
 

@@ -298,9 +298,18 @@ def test_v1_video_is_a_bit_exact_remux(endpoint: DemoEndpoint, s3, tmp_path: Pat
         *seedmod.window_args(windowed), "-i", clip
     )
     frames = ffmpeg(
-        "-v", "error", "-i", str(game_dir / "master.m3u8"), "-map", "0:v", "-c", "copy",
-        "-f", "framemd5", "-",
-    )  # fmt: skip
+        "-v",
+        "error",
+        "-i",
+        str(game_dir / "master.m3u8"),
+        "-map",
+        "0:v",
+        "-c",
+        "copy",
+        "-f",
+        "framemd5",
+        "-",
+    )
     packets = [ln for ln in frames.stdout.splitlines() if ln and not ln.startswith("#")]
     assert len(packets) == windowed.frames
 
@@ -471,9 +480,13 @@ def test_idle_exit_and_service_seam(demo_data_dir: Path, tmp_path: Path) -> None
     env[state.IDLE_ENV] = "1"
     env["VIDEO_OPS_DEMO_SERVICES"] = "tests.test_demo_stack:make_echo_service"
     out = subprocess.run(
-        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True,
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
         timeout=100,
-    )  # fmt: skip
+    )
     assert out.returncode == 0, out.stderr
     result = json.loads(out.stdout)
     assert result["ssai_url"].startswith("http://127.0.0.1:")

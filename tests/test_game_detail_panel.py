@@ -20,8 +20,11 @@ def test_the_ledger_tab_renders_the_typed_ledger(qtbot) -> None:
     assert '"rung": "720p"' in panel.ledger_text.toPlainText()
 
     problem = "games/g/abr/renditions.json is not a readable packaging ledger (game_id: missing)."
-    panel.show_detail(GameDetail(replace(summary, state=GameState.BROKEN), (), (), "", None,
-                                 ledger_problem=problem))  # fmt: skip
+    panel.show_detail(
+        GameDetail(
+            replace(summary, state=GameState.BROKEN), (), (), "", None, ledger_problem=problem
+        )
+    )
     assert panel.ledger_text.toPlainText() == f"(unreadable: {problem})"
 
     panel.show_detail(GameDetail(replace(summary, state=GameState.V1), (), (), "", None))

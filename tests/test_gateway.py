@@ -240,9 +240,19 @@ def test_ffmpeg_reads_the_whole_v1_rendition(gateway: PlaybackGateway) -> None:
     before = gateway.requests_served
     done = subprocess.run(
         [
-            imageio_ffmpeg.get_ffmpeg_exe(), "-nostdin", "-v", "error",
-            "-i", gateway.url_for("games/g1/master.m3u8"),
-            "-map", "0:v", "-c", "copy", "-f", "null", "-",
+            imageio_ffmpeg.get_ffmpeg_exe(),
+            "-nostdin",
+            "-v",
+            "error",
+            "-i",
+            gateway.url_for("games/g1/master.m3u8"),
+            "-map",
+            "0:v",
+            "-c",
+            "copy",
+            "-f",
+            "null",
+            "-",
         ],
         capture_output=True,
         text=True,

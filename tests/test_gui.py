@@ -14,32 +14,46 @@ from tests.gui_support import make_profile, run_task
 
 pytestmark = pytest.mark.timeout(180)
 
-META = {"title": "Chiefs at Bills", "league": "NFL", "date": "2026-11-16",
-        "home": "BUF", "away": "KC"}
+META = {
+    "title": "Chiefs at Bills",
+    "league": "NFL",
+    "date": "2026-11-16",
+    "home": "BUF",
+    "away": "KC",
+}
 
 
 @pytest.fixture
 def console(qapp, qloop, qtbot, storage_config, v1_hls_dir, shared_dir):
     upload_game(storage_config, "nfl-good", v1_hls_dir, meta=META)
-    upload_game(storage_config, "nba-missing", v1_hls_dir, skip=("seg_00002.m4s",),
-                meta={**META, "league": "NBA", "title": "Missing segment"})
-    upload_game(storage_config, "nba-truncated", v1_hls_dir,
-                meta={**META, "league": "NBA", "title": "Truncated segment"})
+    upload_game(
+        storage_config,
+        "nba-missing",
+        v1_hls_dir,
+        skip=("seg_00002.m4s",),
+        meta={**META, "league": "NBA", "title": "Missing segment"},
+    )
+    upload_game(
+        storage_config,
+        "nba-truncated",
+        v1_hls_dir,
+        meta={**META, "league": "NBA", "title": "Truncated segment"},
+    )
     client = s3_client(storage_config)
     truncated = (shared_dir / "media" / "pymediainfo_sample_truncated.mkv").read_bytes()
-    client.put_object(Bucket=storage_config.bucket, Key="games/nba-truncated/seg_00003.m4s",
-                      Body=truncated)
+    client.put_object(
+        Bucket=storage_config.bucket, Key="games/nba-truncated/seg_00003.m4s", Body=truncated
+    )
     malformed = (shared_dir / "hls/m3u8-parser_npm_7.2.0/manifestNoExtM3u.m3u8").read_bytes()
-    client.put_object(Bucket=storage_config.bucket, Key="games/mls-malformed/master.m3u8",
-                      Body=malformed)
+    client.put_object(
+        Bucket=storage_config.bucket, Key="games/mls-malformed/master.m3u8", Body=malformed
+    )
     make_profile("gui-test", storage_config)
     app = make_application()
     built = run_task(qtbot, build_console(app, "gui-test"))
     panel = built.window.catalog_panel
     qtbot.waitUntil(lambda: panel.model.rowCount() == 4, timeout=30_000)
-    qtbot.waitUntil(
-        lambda: all(panel.model.game(r).state for r in range(4)), timeout=30_000
-    )
+    qtbot.waitUntil(lambda: all(panel.model.game(r).state for r in range(4)), timeout=30_000)
     yield built
     built.close()
     built.window.close()
@@ -98,8 +112,10 @@ def test_plays_v1_through_gateway_and_seeks_to_80_percent(console, qtbot):
     before = video.frames_rendered
     player.seek(0.8 * player.duration)
     qtbot.waitUntil(
-        lambda: (player.position or 0) >= 0.8 * player.duration - 0.5
-        and video.frames_rendered > before + 5,
+        lambda: (
+            (player.position or 0) >= 0.8 * player.duration - 0.5
+            and video.frames_rendered > before + 5
+        ),
         timeout=20_000,
     )
     assert console.context.gateway.requests_served > 3

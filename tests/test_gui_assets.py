@@ -37,8 +37,14 @@ def assets_api(start_assets):
 def _open(qtbot, storage_config, name: str, assets_url: str | None):
     make_profile(name, storage_config)
     if assets_url:
-        save_profile(Profile(name=name, endpoint_url=storage_config.endpoint_url,
-                             bucket=storage_config.bucket, assets_api_url=assets_url))
+        save_profile(
+            Profile(
+                name=name,
+                endpoint_url=storage_config.endpoint_url,
+                bucket=storage_config.bucket,
+                assets_api_url=assets_url,
+            )
+        )
         CredentialStore().set(name, "assets_api_token", TOKEN)
     return run_task(qtbot, build_console(make_application(), name))
 
@@ -95,16 +101,20 @@ def test_filters_by_status_and_error_code(console, qtbot):
     panel.code_box.setCurrentText(code)
     panel.apply_filters()
     qtbot.waitUntil(
-        lambda: panel.model.rowCount() > 0
-        and all(panel.model.asset(r).error_code == code for r in range(panel.model.rowCount())),
+        lambda: (
+            panel.model.rowCount() > 0
+            and all(panel.model.asset(r).error_code == code for r in range(panel.model.rowCount()))
+        ),
         timeout=10_000,
     )
     panel.code_box.setCurrentIndex(0)
     panel.status_box.setCurrentText("completed")
     qtbot.waitUntil(
-        lambda: panel.model.rowCount() > 0
-        and {panel.model.asset(r).status for r in range(panel.model.rowCount())}
-        == {AssetStatus.COMPLETED},
+        lambda: (
+            panel.model.rowCount() > 0
+            and {panel.model.asset(r).status for r in range(panel.model.rowCount())}
+            == {AssetStatus.COMPLETED}
+        ),
         timeout=10_000,
     )
 
@@ -114,17 +124,22 @@ def test_bulk_retry_reports_each_outcome_and_follows_until_settled(console, qtbo
     qtbot.waitUntil(lambda: panel.model.rowCount() >= 3, timeout=15_000)
     chosen = [panel.model.asset(r).post_id for r in range(3)]
     # someone else retries the second one meanwhile: its status changes under us
-    with httpx.Client(base_url=assets_api.url,
-                      headers={"Authorization": f"Bearer {TOKEN}"}) as http:
-        answer = http.post("/api/video-assets/retry", json={"postId": chosen[1]},
-                           headers={"Idempotency-Key": "someone-else"})
+    with httpx.Client(
+        base_url=assets_api.url, headers={"Authorization": f"Bearer {TOKEN}"}
+    ) as http:
+        answer = http.post(
+            "/api/video-assets/retry",
+            json={"postId": chosen[1]},
+            headers={"Idempotency-Key": "someone-else"},
+        )
         assert answer.status_code == 200
     asked = []
     panel.confirm_retry = lambda assets: asked.append([a.post_id for a in assets]) or True
     selection = panel.table.selectionModel()
     for row in range(3):
-        selection.select(panel.model.index(row, 0),
-                         selection.SelectionFlag.Select | selection.SelectionFlag.Rows)
+        selection.select(
+            panel.model.index(row, 0), selection.SelectionFlag.Select | selection.SelectionFlag.Rows
+        )
     assert panel.selected_post_ids() == chosen
     panel.request_retry()
     assert asked == [chosen]
@@ -140,15 +155,27 @@ def test_bulk_retry_reports_each_outcome_and_follows_until_settled(console, qtbo
 
     def row_status(post_id):
         model = panel.model
-        return next(model.asset(r).status for r in range(model.rowCount())
-                    if model.asset(r).post_id == post_id)
+        return next(
+            model.asset(r).status
+            for r in range(model.rowCount())
+            if model.asset(r).post_id == post_id
+        )
 
-    qtbot.waitUntil(lambda: row_status(chosen[0]) is AssetStatus.RETRYING
-                    or row_status(chosen[0]) in settled, timeout=5_000)
-    qtbot.waitUntil(lambda: all(row_status(p) in settled for p in (chosen[0], chosen[2]))
-                    and not console.assets.following, timeout=30_000)
-    attempts = {panel.model.asset(r).post_id: panel.model.asset(r).attempts
-                for r in range(panel.model.rowCount())}
+    qtbot.waitUntil(
+        lambda: row_status(chosen[0]) is AssetStatus.RETRYING or row_status(chosen[0]) in settled,
+        timeout=5_000,
+    )
+    qtbot.waitUntil(
+        lambda: (
+            all(row_status(p) in settled for p in (chosen[0], chosen[2]))
+            and not console.assets.following
+        ),
+        timeout=30_000,
+    )
+    attempts = {
+        panel.model.asset(r).post_id: panel.model.asset(r).attempts
+        for r in range(panel.model.rowCount())
+    }
     assert attempts[chosen[0]] >= 2
 
 
@@ -158,8 +185,9 @@ def test_cancelled_confirmation_retries_nothing(console, qtbot, assets_api):
     post_id = panel.model.asset(0).post_id
 
     def server_view():
-        with httpx.Client(base_url=assets_api.url,
-                          headers={"Authorization": f"Bearer {TOKEN}"}) as http:
+        with httpx.Client(
+            base_url=assets_api.url, headers={"Authorization": f"Bearer {TOKEN}"}
+        ) as http:
             asset = http.get(f"/api/video-assets/{post_id}").json()
             events = http.get(f"/api/video-assets/{post_id}/events").json()["events"]
         return asset["status"], asset["attempts"], len(events)
@@ -198,14 +226,16 @@ def test_completed_asset_plays_its_manifest_through_the_gateway(
         qtbot.waitUntil(lambda: panel.model.rowCount() > 0, timeout=15_000)
         panel.status_box.setCurrentText("completed")
         qtbot.waitUntil(
-            lambda: panel.model.rowCount() > 0
-            and panel.model.asset(0).status is AssetStatus.COMPLETED,
+            lambda: (
+                panel.model.rowCount() > 0 and panel.model.asset(0).status is AssetStatus.COMPLETED
+            ),
             timeout=10_000,
         )
         panel.table.selectRow(0)
         detail = built.window.asset_detail_panel
-        qtbot.waitUntil(lambda: detail.asset is not None and detail.play_button.isEnabled(),
-                        timeout=10_000)
+        qtbot.waitUntil(
+            lambda: detail.asset is not None and detail.play_button.isEnabled(), timeout=10_000
+        )
         assert detail.asset.manifest_url == manifest
         detail.play_button.click()
         video = built.window.player_panel.video

@@ -23,13 +23,23 @@ pytestmark = pytest.mark.timeout(240)
 def console(qapp, qloop, qtbot, storage_config, tmp_path):
     short = make_short_v1(tmp_path / "v1")
     upload_game(storage_config, "nba-gui-1", short, meta={"title": "A at B", "league": "NBA"})
-    upload_game(storage_config, "nba-gui-2", short, meta={"title": "C at D", "league": "NBA"},
-                skip=("seg_00001.m4s",))
+    upload_game(
+        storage_config,
+        "nba-gui-2",
+        short,
+        meta={"title": "C at D", "league": "NBA"},
+        skip=("seg_00001.m4s",),
+    )
     make_profile("gui-backfill", storage_config)
     built = run_task(qtbot, build_console(make_application(), "gui-backfill"))
     panel = built.window.catalog_panel
-    qtbot.waitUntil(lambda: panel.model.total == 2 and all(
-        panel.model.game(r).state for r in range(panel.model.rowCount())), timeout=20_000)
+    qtbot.waitUntil(
+        lambda: (
+            panel.model.total == 2
+            and all(panel.model.game(r).state for r in range(panel.model.rowCount()))
+        ),
+        timeout=20_000,
+    )
     yield built
     built.close()
     built.window.close()
@@ -114,8 +124,10 @@ def test_spotcheck_from_the_catalog_opens_its_report_and_a_plot_click_the_compar
     qtbot.waitUntil(lambda: bool(window.findChildren(SpotcheckReportView)), timeout=10_000)
     view = window.findChildren(SpotcheckReportView)[0]
     assert view.isWindow() and view.isVisible()
-    verdicts = {view.table.item(r, 0).text(): view.table.item(r, 1).text()
-                for r in range(view.table.rowCount())}
+    verdicts = {
+        view.table.item(r, 0).text(): view.table.item(r, 1).text()
+        for r in range(view.table.rowCount())
+    }
     assert verdicts == {"720p": "PASS", "480p": "PASS", "360p": "PASS"}
 
     (game_report,) = view.games
@@ -123,8 +135,10 @@ def test_spotcheck_from_the_catalog_opens_its_report_and_a_plot_click_the_compar
     assert view.pick("vmaf", 100.1, vmaf_360[100]) == ("360p", 100)
     qtbot.waitUntil(lambda: bool(window.findChildren(CompareView)), timeout=10_000)
     compare = window.findChildren(CompareView)[0]
-    qtbot.waitUntil(lambda: all("— frame 100 ·" in label.text() for label in
-                                compare.side_labels), timeout=60_000)
+    qtbot.waitUntil(
+        lambda: all("— frame 100 ·" in label.text() for label in compare.side_labels),
+        timeout=60_000,
+    )
     assert compare.isVisible()
 
     # the same rung of another game: typed game ids list their renditions; leaving the

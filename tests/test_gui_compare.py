@@ -38,18 +38,32 @@ def test_compare_button_opens_the_window_in_lockstep(console, qtbot, compared_ga
     detail_panel.compare_button.click()
     qtbot.waitUntil(lambda: bool(console.window.findChildren(CompareView)), timeout=10_000)
     view = console.window.findChildren(CompareView)[0]
-    qtbot.waitUntil(lambda: compare.sides is not None and not compare.pair.busy and all(
-        "— frame 0 ·" in label.text() for label in view.side_labels), timeout=30_000)
+    qtbot.waitUntil(
+        lambda: (
+            compare.sides is not None
+            and not compare.pair.busy
+            and all("— frame 0 ·" in label.text() for label in view.side_labels)
+        ),
+        timeout=30_000,
+    )
     assert view.isVisible() and view.isWindow()
     assert [c.name for c in compare.sides] == ["v1", "360p"]
     a, b = compare.pair.state(0), compare.pair.state(1)
     assert a.frame == b.frame == 0 and a.pts == pytest.approx(b.pts, abs=1e-3)
-    menu_action = next(a for m in console.window.menuBar().actions() if m.menu()
-                       for a in m.menu().actions() if "Compare" in a.text())  # fmt: skip
+    menu_action = next(
+        a
+        for m in console.window.menuBar().actions()
+        if m.menu()
+        for a in m.menu().actions()
+        if "Compare" in a.text()
+    )
     assert menu_action.shortcut().toString() == "Ctrl+Shift+C"
     qtbot.waitUntil(lambda: view.rendition_b.count() >= 3, timeout=10_000)
     assert {view.rendition_b.itemText(i) for i in range(view.rendition_b.count())} >= {
-        "v1", "720p", "360p"}  # fmt: skip
+        "v1",
+        "720p",
+        "360p",
+    }
 
 
 def test_clip_preview_plays_in_the_main_player(console, qtbot, compared_game) -> None:

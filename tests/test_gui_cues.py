@@ -25,8 +25,14 @@ def console(qapp, qloop, qtbot, storage_config, start_cues, tmp_path, monkeypatc
     monkeypatch.setenv("VIDEO_OPS_DATA_DIR", str(tmp_path / "data"))  # a fresh audit log
     server = start_cues(TOKEN)
     make_profile("gui-cues", storage_config)
-    save_profile(Profile(name="gui-cues", endpoint_url=storage_config.endpoint_url,
-                         bucket=storage_config.bucket, ssai_url=server.url))
+    save_profile(
+        Profile(
+            name="gui-cues",
+            endpoint_url=storage_config.endpoint_url,
+            bucket=storage_config.bucket,
+            ssai_url=server.url,
+        )
+    )
     CredentialStore().set("gui-cues", SSAI_TOKEN, TOKEN)
     built = run_task(qtbot, build_console(make_application(), "gui-cues"))
     built.window.show_section(built.window.cues_panel)
@@ -50,8 +56,13 @@ def test_start_is_verified_live_on_every_variant_and_audited(console, qtbot, tmp
     panel.request_start()  # a double click reaching the panel anyway
     assert asked == [("demo/sports2", 4), ("demo/sports2", 4)]
     qtbot.waitUntil(lambda: status.table.rowCount() == 2, timeout=10_000)
-    qtbot.waitUntil(lambda: "marker seen" in status.phase_of("v_800k.m3u8")
-                    or "verified" in status.phase_of("v_800k.m3u8"), timeout=10_000)
+    qtbot.waitUntil(
+        lambda: (
+            "marker seen" in status.phase_of("v_800k.m3u8")
+            or "verified" in status.phase_of("v_800k.m3u8")
+        ),
+        timeout=10_000,
+    )
     assert "Planned end in" in status.countdown.text() or "starts in" in status.countdown.text()
     finished = []
     controller.verification_finished.connect(finished.append)

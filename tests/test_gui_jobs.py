@@ -52,8 +52,10 @@ def test_progress_live_log_and_confirmed_cancel(panel, controller, qtbot):
     op = FfmpegOperation(duration=60, readrate=2)
     job = controller.submit("backfill", "g1", "Backfill g1", op, profile="demo")
     qtbot.waitUntil(lambda: cell(panel, job.id, STATE) == "running", timeout=5000)
-    assert cell(panel, job.id, STATE, Qt.ItemDataRole.ForegroundRole) == STATE_COLOURS[
-        JobState.RUNNING]
+    assert (
+        cell(panel, job.id, STATE, Qt.ItemDataRole.ForegroundRole)
+        == STATE_COLOURS[JobState.RUNNING]
+    )
     qtbot.waitUntil(lambda: (cell(panel, job.id, PROGRESS) or "").endswith("%"), timeout=5000)
     assert cell(panel, job.id, DETAIL).startswith("encode: ")
     qtbot.waitUntil(lambda: cell(panel, job.id, ETA).endswith(" s"), timeout=5000)
@@ -135,8 +137,9 @@ def test_history_and_state_filter(controller, qtbot):
     panel.state_box.setCurrentText("All jobs")
     assert panel.proxy.rowCount() == 2
     panel.select_job(failed.id)  # a finished job's log comes from the store, off the GUI thread
-    qtbot.waitUntil(lambda: "Cannot reach http://127.0.0.1:9" in panel.log_view.toPlainText(),
-                    timeout=5000)
+    qtbot.waitUntil(
+        lambda: "Cannot reach http://127.0.0.1:9" in panel.log_view.toPlainText(), timeout=5000
+    )
     assert f"job {failed.id}" in panel.log_title.text()
 
 

@@ -1,5 +1,5 @@
 """The shared httpx → ``services.errors`` mapping (``services.http_errors``) over real HTTP:
-the demo assets API and the demo cue service for the answers of their contracts (DESIGN.md
+the demo assets API and the demo cue service for the answers of their contracts (docs/contracts.md
 §1.2, §1.3), a tiny local http.server for what they never answer (a redirect, an
 undocumented status, a body that is not JSON or does not decode), and sockets that refuse
 or never answer for the transport failures."""

@@ -153,14 +153,19 @@ def test_success_reports_progress_and_a_decreasing_eta(store_path):
     assert etas[-1] < etas[0]
     assert etas[0] < 6  # 3.5 s of work in all: the estimate is of the right order
     assert [c.state for c in changes if c.state is not JobState.RUNNING] == [
-        JobState.QUEUED, JobState.SUCCEEDED]
+        JobState.QUEUED,
+        JobState.SUCCEEDED,
+    ]
 
 
-@pytest.mark.parametrize("error", [
-    AccessDenied("The store refused the credentials (403)."),
-    PreconditionFailed("games/g1/master.m3u8 changed since the job started (412)."),
-    Unreachable("Cannot reach http://127.0.0.1:9 (connection refused)."),
-])
+@pytest.mark.parametrize(
+    "error",
+    [
+        AccessDenied("The store refused the credentials (403)."),
+        PreconditionFailed("games/g1/master.m3u8 changed since the job started (412)."),
+        Unreachable("Cannot reach http://127.0.0.1:9 (connection refused)."),
+    ],
+)
 def test_service_errors_fail_the_job_with_the_operator_message(store_path, error):
     async def failing(reporter):
         reporter.progress(0.1, "upload", "1 of 10 objects")
@@ -215,8 +220,7 @@ def test_an_unexpected_exception_never_shows_a_traceback(store_path):
 def test_history_and_logs_survive_a_new_runner(store_path):
     async def first_session():
         runner = JobRunner(JobStore(store_path))
-        job = runner.submit("backfill", "g1", "Backfill g1", FfmpegOperation(2, 10),
-                            profile="prod")
+        job = runner.submit("backfill", "g1", "Backfill g1", FfmpegOperation(2, 10), profile="prod")
         await runner.wait(job.id)
         await runner.aclose()
         runner.store.close()
@@ -229,7 +233,11 @@ def test_history_and_logs_survive_a_new_runner(store_path):
         [record] = store.history()
         assert record.id == job_id and record.state is JobState.SUCCEEDED
         assert (record.kind, record.target, record.title, record.profile) == (
-            "backfill", "g1", "Backfill g1", "prod")
+            "backfill",
+            "g1",
+            "Backfill g1",
+            "prod",
+        )
         assert record.result == {"frames": 50} and record.fraction == 1.0
         lines = store.log_lines(job_id)
         assert lines[0].startswith("ffmpeg started") and lines[-1] == "ffmpeg done, 50 frames"
@@ -261,8 +269,12 @@ CHILD = textwrap.dedent("""
 
 
 def test_jobs_of_a_killed_console_are_marked_interrupted(store_path):
-    child = subprocess.Popen([sys.executable, "-c", CHILD, str(store_path)], cwd=PROJECT,
-                             stdout=subprocess.PIPE, text=True)
+    child = subprocess.Popen(
+        [sys.executable, "-c", CHILD, str(store_path)],
+        cwd=PROJECT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         running_id, queued_id = child.stdout.readline().split()
         alive = JobStore(store_path)  # the other console is still alive: leave its jobs be
@@ -344,7 +356,12 @@ def test_eta_estimator_follows_a_steady_rate_and_restarts_on_a_new_stage():
 
 def test_format_seconds():
     assert [format_seconds(s) for s in (None, -1, 4, 72, 3725)] == [
-        "", "", "4 s", "1 m 12 s", "1 h 2 m"]
+        "",
+        "",
+        "4 s",
+        "1 m 12 s",
+        "1 h 2 m",
+    ]
 
 
 def test_cli_progress_plain_output_is_throttled(store_path):
@@ -355,8 +372,9 @@ def test_cli_progress_plain_output_is_throttled(store_path):
         with CliProgress(runner, out, tty=False, interval_s=1.0):
             job = runner.submit("backfill", "g1", "Backfill g1", FfmpegOperation(12, 4))
             await runner.wait(job.id)
-            failed = runner.submit("backfill", "g2", "g2",
-                                   FfmpegOperation(source=os.devnull + "/missing"))
+            failed = runner.submit(
+                "backfill", "g2", "g2", FfmpegOperation(source=os.devnull + "/missing")
+            )
             await runner.wait(failed.id)
         await runner.aclose()
 
@@ -367,8 +385,7 @@ def test_cli_progress_plain_output_is_throttled(store_path):
     assert 1 <= len(progress) <= 5  # 3 s of progress at ~5 reports/s, one line per s
     assert lines[0] == "backfill g1 queued: Backfill g1"
     assert "backfill g1 done in" in out.getvalue() and "300 frames rendered" in out.getvalue()
-    assert any(line.startswith("backfill g2 FAILED") and "ffmpeg failed" in line
-               for line in lines)
+    assert any(line.startswith("backfill g2 FAILED") and "ffmpeg failed" in line for line in lines)
     assert any(line == "  g1 | ffmpeg done, 300 frames" for line in lines)
 
 

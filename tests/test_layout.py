@@ -1,4 +1,4 @@
-"""services.layout: every key of a game (DESIGN.md §1.1) and the one source rule."""
+"""services.layout: every key of a game (docs/contracts.md §1.1) and the one source rule."""
 
 from __future__ import annotations
 
@@ -40,8 +40,13 @@ def test_rung_name_and_rung_playlists() -> None:
     assert KEYS.rung_name(P + "abr/720p/index.m3u8") == "720p"
     assert KEYS.rung_name(P + "abr/360p/seg_00003.m4s") == "360p"
     assert KEYS.rung_name(P + "abr/360p/init.mp4") == "360p"
-    for not_a_rung in (P + "abr/renditions.json", P + "abr/720p/", P + "master.m3u8",
-                       "games/other/abr/720p/index.m3u8", P + "abr//index.m3u8"):  # fmt: skip
+    for not_a_rung in (
+        P + "abr/renditions.json",
+        P + "abr/720p/",
+        P + "master.m3u8",
+        "games/other/abr/720p/index.m3u8",
+        P + "abr//index.m3u8",
+    ):
         assert KEYS.rung_name(not_a_rung) is None, not_a_rung
     assert KEYS.is_rung_playlist(P + "abr/720p/index.m3u8")
     assert not KEYS.is_rung_playlist(P + "abr/720p/seg_00001.m4s")
@@ -64,8 +69,15 @@ def test_the_source_rule_inside_the_game() -> None:
     stored = [P + "source.mov", P + "source.mp4", P + "master.m3u8"]
     assert KEYS.pick_source(stored) == P + "source.mp4"  # earlier extension wins
     assert KEYS.pick_source([P + "source.MOV"]) == P + "source.MOV"  # case-insensitive
-    for name in ("source.mp4.part", "source/clip.mp4", "source", "Source.mp4", "src.mp4",
-                 "source.avi", "abr/source.mp4"):  # fmt: skip
+    for name in (
+        "source.mp4.part",
+        "source/clip.mp4",
+        "source",
+        "Source.mp4",
+        "src.mp4",
+        "source.avi",
+        "abr/source.mp4",
+    ):
         assert KEYS.pick_source([P + name]) is None, name
     assert KEYS.pick_source([]) is None
 
@@ -74,8 +86,12 @@ def test_the_source_rule_with_a_source_prefix() -> None:
     gid = KEYS.game_id
     assert KEYS.source_listing_prefix("") is None
     assert KEYS.source_listing_prefix("mezzanine/") == f"mezzanine/{gid}."
-    stored = [f"mezzanine/{gid}.mkv", f"mezzanine/{gid}.mp4", f"mezzanine/{gid}-alt.mp4",
-              f"mezzanine/{gid}.mp4.bak"]  # fmt: skip
+    stored = [
+        f"mezzanine/{gid}.mkv",
+        f"mezzanine/{gid}.mp4",
+        f"mezzanine/{gid}-alt.mp4",
+        f"mezzanine/{gid}.mp4.bak",
+    ]
     assert KEYS.pick_source(stored, "mezzanine/") == f"mezzanine/{gid}.mp4"
     assert KEYS.pick_source(stored) is None  # without the prefix that form does not count
     # the game's own source beats the profile's form, whatever the extension

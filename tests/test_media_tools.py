@@ -28,9 +28,20 @@ from tests.conftest import DEMO_CLIP, PROJECT
 linux_only = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 
 ENDLESS = [
-    ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error",
-    "-re", "-f", "lavfi", "-i", "testsrc=size=64x48:rate=10", "-f", "null", "-",
-]  # fmt: skip
+    ffmpeg_exe(),
+    "-hide_banner",
+    "-nostdin",
+    "-loglevel",
+    "error",
+    "-re",
+    "-f",
+    "lavfi",
+    "-i",
+    "testsrc=size=64x48:rate=10",
+    "-f",
+    "null",
+    "-",
+]
 """An ffmpeg that runs until stopped, at real-time pace (almost no CPU)."""
 
 
@@ -211,10 +222,22 @@ def test_keep_warnings_bounds_the_kept_lines(tmp_path: Path) -> None:
 
 def test_progress_reports_reach_the_callback() -> None:
     argv = [
-        ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-nostats",
-        "-progress", "pipe:1", "-f", "lavfi", "-i", "testsrc=size=64x48:rate=10:duration=2",
-        "-f", "null", "-",
-    ]  # fmt: skip
+        ffmpeg_exe(),
+        "-hide_banner",
+        "-nostdin",
+        "-loglevel",
+        "error",
+        "-nostats",
+        "-progress",
+        "pipe:1",
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc=size=64x48:rate=10:duration=2",
+        "-f",
+        "null",
+        "-",
+    ]
     reports: list[dict[str, str]] = []
     result = asyncio.run(run_tool(argv, on_progress=reports.append))
     assert result.code == 0
@@ -227,15 +250,35 @@ def test_progress_reports_reach_the_callback() -> None:
 
 def test_stdout_is_collected_and_cwd_is_honoured(tmp_path: Path) -> None:
     argv = [
-        ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error",
-        "-f", "lavfi", "-i", "testsrc=size=64x48:rate=10:duration=1",
-        "-f", "framemd5", "-",
-    ]  # fmt: skip
+        ffmpeg_exe(),
+        "-hide_banner",
+        "-nostdin",
+        "-loglevel",
+        "error",
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc=size=64x48:rate=10:duration=1",
+        "-f",
+        "framemd5",
+        "-",
+    ]
     result = asyncio.run(run_tool(argv))
     assert result.code == 0
     assert len([x for x in result.stdout.splitlines() if not x.startswith(b"#")]) == 10
-    png = [ffmpeg_exe(), "-nostdin", "-loglevel", "error", "-f", "lavfi",
-           "-i", "testsrc=size=64x48:duration=1", "-frames:v", "1", "frame.png"]  # fmt: skip
+    png = [
+        ffmpeg_exe(),
+        "-nostdin",
+        "-loglevel",
+        "error",
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc=size=64x48:duration=1",
+        "-frames:v",
+        "1",
+        "frame.png",
+    ]
     assert run_sync(png, cwd=tmp_path).code == 0
     assert (tmp_path / "frame.png").stat().st_size > 0
 

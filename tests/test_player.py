@@ -417,12 +417,12 @@ def test_every_binding_has_a_unique_trigger_and_shows_in_the_help_line() -> None
             assert action_for_key(key, mods) == binding.action
     assert PLAYER_KEYS.binding("seek_back_60").seconds == -60.0
     # A binding added to a table shows in the help with no second edit...
-    extra = KeyBinding("F", "fullscreen", "Full screen", "F", "full screen",
-                       (press(Qt.Key.Key_F),))  # fmt: skip
+    extra = KeyBinding("F", "fullscreen", "Full screen", "F", "full screen", (press(Qt.Key.Key_F),))
     assert help_line((*KEY_BINDINGS, extra)) == KEY_HELP + " · F full screen"
     assert KeyMap((*KEY_BINDINGS, extra)).binding_for(Qt.Key.Key_F, Qt.KeyboardModifier.NoModifier)
     # ...and a key bound twice is refused.
-    clash = KeyBinding("Space", "other", "Other", "Space", "other",
-                       (press(Qt.Key.Key_Space, None),))  # fmt: skip
+    clash = KeyBinding(
+        "Space", "other", "Other", "Space", "other", (press(Qt.Key.Key_Space, None),)
+    )
     with pytest.raises(ValueError, match="already bound"):
         KeyMap((*KEY_BINDINGS, clash))

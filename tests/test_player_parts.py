@@ -32,9 +32,17 @@ TRACKS = [
 
 @pytest.mark.parametrize(
     ("value", "expected"),
-    [(3, 3.0), ("2.5", 2.5), (True, None), (None, None), ("n/a", None), (math.nan, None),
-     (math.inf, None), ([], None)],
-)  # fmt: skip
+    [
+        (3, 3.0),
+        ("2.5", 2.5),
+        (True, None),
+        (None, None),
+        ("n/a", None),
+        (math.nan, None),
+        (math.inf, None),
+        ([], None),
+    ],
+)
 def test_number_accepts_finite_numbers_only(value, expected) -> None:
     assert number(value) == expected
 
@@ -66,8 +74,9 @@ def test_read_stats_from_observed_properties() -> None:
         "demuxer-cache-state": {"cache-duration": 12.5},
     }
     stats = read_stats(props, multivariant=True, last=PlaybackStats())
-    assert stats == PlaybackStats(1280, 720, "h264", 24.0, 2_400_000.0, 3,
-                                  selected_variant(TRACKS), 12.5)  # fmt: skip
+    assert stats == PlaybackStats(
+        1280, 720, "h264", 24.0, 2_400_000.0, 3, selected_variant(TRACKS), 12.5
+    )
     assert read_stats(props, multivariant=False, last=stats).variant is None
     empty = read_stats({}, multivariant=False, last=stats)
     assert empty == PlaybackStats(fps=stats.fps)  # nothing known but the last rate
@@ -105,9 +114,11 @@ class Recorder:
         self.seen: list[tuple] = []
 
     def timeline(self) -> FileTimeline:
-        return FileTimeline(lambda s: self.seen.append(("position", s)),
-                            lambda s: self.seen.append(("duration", s)),
-                            lambda: self.seen.append(("ended",)))  # fmt: skip
+        return FileTimeline(
+            lambda s: self.seen.append(("position", s)),
+            lambda s: self.seen.append(("duration", s)),
+            lambda: self.seen.append(("ended",)),
+        )
 
 
 def test_values_of_the_replaced_file_are_ignored_until_start_file() -> None:

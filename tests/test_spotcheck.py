@@ -126,9 +126,14 @@ def defects_a(rig, short_v1, reports, tmp_path_factory):
     work = tmp_path_factory.mktemp("defects-a")
     flip_bytes(rig, f"games/{game}/abr/720p/seg_00001.m4s")
     replace_rung(rig, game, "480p", encode_rung(short_v1, work / "480p", 640, 360))
-    dropped = encode_rung(short_v1, work / "360p", 640, 360,
-                          video_filter="select='not(between(n,120,122))'",
-                          force_key_frames="expr:gte(t,n_forced*4)")
+    dropped = encode_rung(
+        short_v1,
+        work / "360p",
+        640,
+        360,
+        video_filter="select='not(between(n,120,122))'",
+        force_key_frames="expr:gte(t,n_forced*4)",
+    )
     replace_rung(rig, game, "360p", dropped)
     return spotcheck(rig, game, reports)
 
@@ -172,10 +177,15 @@ def defects_b(rig, short_v1, reports, tmp_path_factory):
     game = "defects-b-" + uuid.uuid4().hex[:6]
     copy_game(rig, CLEAN, game)
     work = tmp_path_factory.mktemp("defects-b")
-    off = encode_rung(short_v1, work / "480p", 854, 480,
-                      force_key_frames="expr:eq(mod(n+48,96),0)",
-                      hls_flags="independent_segments+split_by_time",
-                      x264_params="open-gop=0:bframes=0")
+    off = encode_rung(
+        short_v1,
+        work / "480p",
+        854,
+        480,
+        force_key_frames="expr:eq(mod(n+48,96),0)",
+        hls_flags="independent_segments+split_by_time",
+        x264_params="open-gop=0:bframes=0",
+    )
     replace_rung(rig, game, "480p", off)
     delete(rig, f"games/{game}/abr/360p/seg_00002.m4s")
     anchor = f"games/{game}/master.v1.m3u8"
@@ -225,9 +235,13 @@ def test_a_v1_that_is_not_a_remux_of_the_source_fails_fidelity(rig, tmp_path) ->
     source = make_source_mp4(tmp_path / "source.mp4", reencode=True)
     rig.put(f"games/{game}/source.mp4", source.read_bytes())
     url = rig.gateway.url_for
-    result = asyncio.run(check_fidelity(url(f"games/{game}/master.v1.m3u8"),
-                                        url(f"games/{game}/source.mp4"),
-                                        f"games/{game}/source.mp4"))
+    result = asyncio.run(
+        check_fidelity(
+            url(f"games/{game}/master.v1.m3u8"),
+            url(f"games/{game}/source.mp4"),
+            f"games/{game}/source.mp4",
+        )
+    )
     assert result.verdict is Verdict.FAIL
     assert "is not a bit-exact remux" in result.reasons[-1]
     assert "the first at packet 0" in result.reasons[-1]
@@ -242,8 +256,9 @@ def test_a_v1_game_is_reported_as_not_backfilled(rig, short_v1, reports) -> None
     assert "not backfilled" in _failed(report)["integrity.ledger"][0]
 
 
-def test_cli_checks_a_seeded_league_sample_and_fails_on_a_failed_check(rig, short_v1, capsys
-                                                                       ) -> None:
+def test_cli_checks_a_seeded_league_sample_and_fails_on_a_failed_check(
+    rig, short_v1, capsys
+) -> None:
     from console.cli import main
     from tests.gui_support import make_profile
 
@@ -254,8 +269,18 @@ def test_cli_checks_a_seeded_league_sample_and_fails_on_a_failed_check(rig, shor
     rig.put(f"games/{checked}/meta.json", json.dumps(meta).encode())
     v1_game = "mls-v1-" + uuid.uuid4().hex[:6]
     upload_game(rig.config, v1_game, short_v1, meta=meta)
-    argv = ["--profile", "spot-cli", "spotcheck", "--league", "mls", "--sample", "5",
-            "--seed", "7", "--json"]
+    argv = [
+        "--profile",
+        "spot-cli",
+        "spotcheck",
+        "--league",
+        "mls",
+        "--sample",
+        "5",
+        "--seed",
+        "7",
+        "--json",
+    ]
     assert main(argv) == 0
     captured = capsys.readouterr()
     document = json.loads(captured.out)
@@ -277,9 +302,19 @@ def test_a_profile_source_prefix_feeds_fidelity_and_the_cli_can_override_it(
     from tests.gui_support import make_profile
 
     make_profile("spot-src", rig.config)
-    argv = ["profile", "add", "spot-src", "--endpoint", rig.config.endpoint_url,
-            "--bucket", rig.config.bucket, "--source-prefix", "mezzanine/",
-            "--channel", "demo/sports1"]
+    argv = [
+        "profile",
+        "add",
+        "spot-src",
+        "--endpoint",
+        rig.config.endpoint_url,
+        "--bucket",
+        rig.config.bucket,
+        "--source-prefix",
+        "mezzanine/",
+        "--channel",
+        "demo/sports1",
+    ]
     assert main(argv) == 0
     profile = load_profiles()[0]["spot-src"]
     assert (profile.source_prefix, profile.channels) == ("mezzanine/", ("demo/sports1",))
@@ -297,8 +332,21 @@ def test_a_profile_source_prefix_feeds_fidelity_and_the_cli_can_override_it(
     fidelity = next(c for c in checked["checks"] if c["name"] == "fidelity.v1_remux")
     assert fidelity["verdict"] == "pass"
 
-    assert main(["--profile", "spot-src", "spotcheck", "--game", game, "--json",
-                 "--source-prefix", "elsewhere/"]) == 0
+    assert (
+        main(
+            [
+                "--profile",
+                "spot-src",
+                "spotcheck",
+                "--game",
+                game,
+                "--json",
+                "--source-prefix",
+                "elsewhere/",
+            ]
+        )
+        == 0
+    )
     (checked,) = json.loads(capsys.readouterr().out)["games"]
     assert checked["reference"]["kind"] == "v1"
     fidelity = next(c for c in checked["checks"] if c["name"] == "fidelity.v1_remux")
@@ -317,15 +365,21 @@ def test_report_view_shows_verdicts_and_a_plot_click_asks_for_the_compare(
     view.resize(1280, 800)
     view.show()
     table = view.table
-    rows = {table.item(r, 0).text(): (table.item(r, 1).text(), table.item(r, 2).text())
-            for r in range(table.rowCount())}
-    assert rows == {"720p": ("FAIL", "integrity.objects"),
-                    "480p": ("FAIL", "structure.resolution"),
-                    "360p": ("FAIL", "quality.frames")}
+    rows = {
+        table.item(r, 0).text(): (table.item(r, 1).text(), table.item(r, 2).text())
+        for r in range(table.rowCount())
+    }
+    assert rows == {
+        "720p": ("FAIL", "integrity.objects"),
+        "480p": ("FAIL", "structure.resolution"),
+        "360p": ("FAIL", "quality.frames"),
+    }
     assert all(len(plot.listDataItems()) == 3 for plot in view.plots.values())
     table.selectRow(2)
-    reasons = {view.checks.topLevelItem(i).text(0): view.checks.topLevelItem(i).text(2)
-               for i in range(view.checks.topLevelItemCount())}
+    reasons = {
+        view.checks.topLevelItem(i).text(0): view.checks.topLevelItem(i).text(2)
+        for i in range(view.checks.topLevelItemCount())
+    }
     assert reasons["quality.frames"].endswith("(3 dropped frames)")
     vmaf = {r.rung: r.frames.vmaf for r in game.rungs}
     with qtbot.waitSignal(view.compare_requested) as signal:

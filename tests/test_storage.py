@@ -30,8 +30,6 @@ def run(coro):
     return asyncio.run(coro)
 
 
-
-
 @pytest.fixture
 def game(storage_config: StorageConfig, v1_hls_dir: Path) -> list[str]:
     return upload_game(storage_config, "g1", v1_hls_dir, meta={"title": "Bunny", "league": "NFL"})

@@ -27,8 +27,16 @@ from views.assets_panel import STATUS_COLOURS, short_time
 from views.formatting import human_duration
 
 OUTCOME_COLOURS = {"retried": "#1a8f3c", "conflict": "#d08c00"}
-FIELDS = ("post_id", "id", "owner_id", "source_url", "provider_job_id", "manifest_url",
-          "fallback_url", "poster_url")
+FIELDS = (
+    "post_id",
+    "id",
+    "owner_id",
+    "source_url",
+    "provider_job_id",
+    "manifest_url",
+    "fallback_url",
+    "poster_url",
+)
 
 
 def since(previous, current) -> str:
@@ -75,8 +83,7 @@ class AssetDetailPanel(QWidget):
         fields_box.setLayout(self.fields)
 
         self.timeline = QTreeWidget()
-        self.timeline.setHeaderLabels(["Time", "Since previous", "Event", "Transition",
-                                       "Payload"])
+        self.timeline.setHeaderLabels(["Time", "Since previous", "Event", "Transition", "Payload"])
         self.timeline.setAlternatingRowColors(True)
         for column, width in enumerate((158, 115, 130, 170)):
             self.timeline.setColumnWidth(column, width)
@@ -129,13 +136,15 @@ class AssetDetailPanel(QWidget):
             if event.from_status or event.to_status:
                 transition = f"{event.from_status or '∅'} → {event.to_status or '∅'}"
             compact = json.dumps(event.payload, sort_keys=True) if event.payload else ""
-            row = QTreeWidgetItem([
-                short_time(event.created_at),
-                since(previous, event.created_at) if previous else "",
-                event.type,
-                transition,
-                compact,
-            ])
+            row = QTreeWidgetItem(
+                [
+                    short_time(event.created_at),
+                    since(previous, event.created_at) if previous else "",
+                    event.type,
+                    transition,
+                    compact,
+                ]
+            )
             if event.payload:  # expand a row to read its payload pretty-printed
                 pretty = json.dumps(event.payload, indent=2, sort_keys=True)
                 row.setToolTip(4, pretty)

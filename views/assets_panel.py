@@ -35,8 +35,12 @@ STATUS_COLOURS = {
 }
 ALL = "All statuses"
 ANY_CODE = "Any error code"
-TIME_RANGES = {"Any time": None, "Last 24 h": 86400, "Last 7 days": 7 * 86400,
-               "Last 30 days": 30 * 86400}
+TIME_RANGES = {
+    "Any time": None,
+    "Last 24 h": 86400,
+    "Last 7 days": 7 * 86400,
+    "Last 30 days": 30 * 86400,
+}
 _SORT_KEYS = (
     lambda a: (a.status.value, a.post_id),
     lambda a: a.post_id,
@@ -286,16 +290,20 @@ class AssetsPanel(QWidget):
     def confirm_retry(self, assets: list[Asset]) -> bool:
         """The confirmation dialog (tests replace this method)."""
         not_retryable = [a for a in assets if a.status not in RETRYABLE]
-        lines = [f"{a.post_id}  ({a.status.value}, {a.error_code or 'no error'})"
-                 for a in assets[:30]]
+        lines = [
+            f"{a.post_id}  ({a.status.value}, {a.error_code or 'no error'})" for a in assets[:30]
+        ]
         if len(assets) > 30:
             lines.append(f"… and {len(assets) - 30} more")
         text = f"Retry {len(assets)} asset(s) on {self.controller.target_label}?"
         if not_retryable:
-            text += (f"\n{len(not_retryable)} are not 'failed' as last loaded: the server "
-                     "will refuse them (409) unless they failed again meanwhile.")
-        box = QMessageBox(QMessageBox.Icon.Question, "Retry assets", text,
-                          QMessageBox.StandardButton.Cancel, self)
+            text += (
+                f"\n{len(not_retryable)} are not 'failed' as last loaded: the server "
+                "will refuse them (409) unless they failed again meanwhile."
+            )
+        box = QMessageBox(
+            QMessageBox.Icon.Question, "Retry assets", text, QMessageBox.StandardButton.Cancel, self
+        )
         box.setDetailedText("\n".join(lines))
         retry = box.addButton(f"Retry {len(assets)}", QMessageBox.ButtonRole.AcceptRole)
         box.setDefaultButton(QMessageBox.StandardButton.Cancel)

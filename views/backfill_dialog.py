@@ -26,8 +26,16 @@ class BackfillDialog(QDialog):
     the "force" box switches between them. Read ``force`` and ``games`` after ``exec``.
     """
 
-    def __init__(self, plans: dict[bool, Plan], *, profile: str, bucket: str, is_demo: bool,
-                 ladder: str, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        plans: dict[bool, Plan],
+        *,
+        profile: str,
+        bucket: str,
+        is_demo: bool,
+        ladder: str,
+        parent: QWidget | None = None,
+    ) -> None:
         super().__init__(parent)
         self.plans = plans
         self.setWindowTitle("Backfill: confirm")

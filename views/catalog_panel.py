@@ -245,16 +245,20 @@ class CatalogPanel(QWidget):
             "Backfill…",
             "Encode the ABR ladder for the selected game (Ctrl+B) or for every shown "
             "v1/partial game (Ctrl+Shift+B)",
-            [("Selected game…", self.request_backfill_selected),
-             ("All shown games…", self.request_backfill_shown)],
-        )  # fmt: skip
+            [
+                ("Selected game…", self.request_backfill_selected),
+                ("All shown games…", self.request_backfill_shown),
+            ],
+        )
         spotcheck = _menu_button(
             "Spot-check…",
             "Check the selected game's ladder (Ctrl+K): checksums, fidelity, PSNR/SSIM/VMAF, "
             "HLS rules; or a random sample of the shown games",
-            [("Selected game", self.request_spotcheck_selected),
-             ("Random sample of shown games…", self.request_spotcheck_sample)],
-        )  # fmt: skip
+            [
+                ("Selected game", self.request_spotcheck_selected),
+                ("Random sample of shown games…", self.request_spotcheck_sample),
+            ],
+        )
         self.count_label = QLabel("")
         self.count_label.setObjectName("muted")
 
@@ -391,8 +395,13 @@ class CatalogPanel(QWidget):
     def ask_sample_size(self, shown: int) -> int:
         """How many games to sample (0: cancelled); tests replace this method."""
         size, ok = QInputDialog.getInt(
-            self, "Spot-check a sample", f"Random sample of the shown v1.5 games ({shown} "
-            "shown): how many?", min(3, shown), 1, shown)
+            self,
+            "Spot-check a sample",
+            f"Random sample of the shown v1.5 games ({shown} shown): how many?",
+            min(3, shown),
+            1,
+            shown,
+        )
         return size if ok else 0
 
     def _context_menu(self, pos) -> None:
@@ -413,8 +422,7 @@ class CatalogPanel(QWidget):
         menu.exec(self.table.viewport().mapToGlobal(pos))
 
 
-def _menu_button(text: str, tip: str, actions: list[tuple[str, Callable[[], None]]]
-                 ) -> QPushButton:
+def _menu_button(text: str, tip: str, actions: list[tuple[str, Callable[[], None]]]) -> QPushButton:
     """A push button with ``tip`` whose menu runs one of ``actions`` (label, slot)."""
     button = QPushButton(text)
     button.setToolTip(tip)

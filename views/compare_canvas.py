@@ -196,8 +196,9 @@ class CompareCanvas(QWidget):
         self._paint(painter)
         painter.end()
 
-    def _draw(self, painter: QPainter, image: QImage, box: QRectF,
-              clip: QRectF | None = None) -> None:  # fmt: skip
+    def _draw(
+        self, painter: QPainter, image: QImage, box: QRectF, clip: QRectF | None = None
+    ) -> None:
         """Draw ``image`` fitted in ``box`` (zoom and pan applied), clipped to ``clip``
         (default ``box``)."""
         if image.isNull():
@@ -258,8 +259,11 @@ class CompareCanvas(QWidget):
         if button == Qt.MouseButton.LeftButton and self._mode == CompareMode.WIPE:
             self._drag = "wipe"
             self._wipe_to(event.position().x())
-        elif button in (Qt.MouseButton.LeftButton, Qt.MouseButton.RightButton,
-                        Qt.MouseButton.MiddleButton):  # fmt: skip
+        elif button in (
+            Qt.MouseButton.LeftButton,
+            Qt.MouseButton.RightButton,
+            Qt.MouseButton.MiddleButton,
+        ):
             self._drag = "pan"
             self._drag_origin = event.position()
             self._pan_origin = QPointF(self._pan)

@@ -72,8 +72,14 @@ class CompareView(QWidget):
         self.compare_button.setToolTip("Load both renditions, positioned at the current frame")
         self.compare_button.clicked.connect(self._compare_clicked)
         pickers = QHBoxLayout()
-        for widget in (QLabel("A (reference)"), self.game_a, self.rendition_a,
-                       QLabel("  B"), self.game_b, self.rendition_b):  # fmt: skip
+        for widget in (
+            QLabel("A (reference)"),
+            self.game_a,
+            self.rendition_a,
+            QLabel("  B"),
+            self.game_b,
+            self.rendition_b,
+        ):
             pickers.addWidget(widget)
         pickers.addWidget(self.compare_button)
 
@@ -86,15 +92,18 @@ class CompareView(QWidget):
             label.setFont(mono)
             spin.setRange(-10_000, 10_000)
             spin.setSuffix(" fr")
-            spin.setToolTip(f"Offset of side {'AB'[index]} in frames (sources that start "
-                            "differently)")  # fmt: skip
+            spin.setToolTip(
+                f"Offset of side {'AB'[index]} in frames (sources that start differently)"
+            )
             spin.valueChanged.connect(lambda v, i=index: self.pair.set_offset(i, v))
             readouts.addWidget(label, 1)
             readouts.addWidget(QLabel("offset"))
             readouts.addWidget(spin)
         align = QPushButton("Align starts")
-        align.setToolTip("Offset B so both first frames coincide (sources that start "
-                         "differently, e.g. an MP4 source against HLS rungs)")  # fmt: skip
+        align.setToolTip(
+            "Offset B so both first frames coincide (sources that start "
+            "differently, e.g. an MP4 source against HLS rungs)"
+        )
         align.clicked.connect(self.align_starts)
         readouts.addWidget(align)
 
@@ -102,12 +111,19 @@ class CompareView(QWidget):
         icons = QStyle.StandardPixmap
         self._play_icon = self.style().standardIcon(icons.SP_MediaPlay)
         self._pause_icon = self.style().standardIcon(icons.SP_MediaPause)
-        self.play_button = tool_button(self._play_icon, "Play/pause both (Space)",
-                                      self.pair.toggle_pause)  # fmt: skip
-        back = tool_button(self.style().standardIcon(icons.SP_MediaSeekBackward),
-                          "One frame back on both (,)", lambda: self.pair.step(-1))  # fmt: skip
-        step = tool_button(self.style().standardIcon(icons.SP_MediaSeekForward),
-                          "One frame forward on both (.)", lambda: self.pair.step(1))  # fmt: skip
+        self.play_button = tool_button(
+            self._play_icon, "Play/pause both (Space)", self.pair.toggle_pause
+        )
+        back = tool_button(
+            self.style().standardIcon(icons.SP_MediaSeekBackward),
+            "One frame back on both (,)",
+            lambda: self.pair.step(-1),
+        )
+        step = tool_button(
+            self.style().standardIcon(icons.SP_MediaSeekForward),
+            "One frame forward on both (.)",
+            lambda: self.pair.step(1),
+        )
         self.lock_button = tool_button(
             "Frame-locked",
             "Frame-locked play (L): both sides advance one frame together, exact at every "

@@ -137,11 +137,14 @@ class CueStatusPanel(QWidget):
             f"{report.bandwidth / 1e6:.2f} Mb/s" if report.bandwidth else "",
             status,
             f"after {report.marker_after_s:.1f} s" if report.marker_after_s is not None else "",
-            (f"event {splice.event_id}, {splice.duration.seconds:g} s"
-             if splice is not None and splice.duration else ""),
+            (
+                f"event {splice.event_id}, {splice.duration.seconds:g} s"
+                if splice is not None and splice.duration
+                else ""
+            ),
             f"{report.cue_in_drift_s:+.1f} s" if report.cue_in_drift_s is not None else "",
             (f"{report.segments_after_return} seg" if phase in ("returned", "verified") else ""),
-        )  # fmt: skip
+        )
         for column, text in enumerate(cells):
             item = QTableWidgetItem(text)
             item.setToolTip(report.describe())

@@ -26,8 +26,17 @@ from PySide6.QtWidgets import (
 from views.cue_confirm_dialog import ConfirmBreakDialog
 
 PRESETS_S = (15, 30, 60, 90, 120, 180)
-AUDIT_COLUMNS = ("Time (UTC)", "Channel", "Action", "Dur.", "Event", "Verified", "Outcome",
-                 "Who", "Profile")
+AUDIT_COLUMNS = (
+    "Time (UTC)",
+    "Channel",
+    "Action",
+    "Dur.",
+    "Event",
+    "Verified",
+    "Outcome",
+    "Who",
+    "Profile",
+)
 VERIFIED_COLUMN = 5
 
 
@@ -65,8 +74,9 @@ class CuesPanel(QWidget):
         presets = QHBoxLayout()
         presets.setSpacing(4)
         for seconds in PRESETS_S:
-            button = QToolButton(text=f"{seconds}s" if seconds < 60 else f"{seconds // 60}:"
-                                 f"{seconds % 60:02d}")
+            button = QToolButton(
+                text=f"{seconds}s" if seconds < 60 else f"{seconds // 60}:{seconds % 60:02d}"
+            )
             button.setToolTip(f"{seconds} s")
             button.clicked.connect(lambda _=False, s=seconds: self.duration.setValue(s))
             presets.addWidget(button)
@@ -162,9 +172,12 @@ class CuesPanel(QWidget):
     def confirm_start(self, channel: str, duration: int) -> bool:
         """The confirmation dialog (tests replace this method)."""
         dialog = ConfirmBreakDialog(
-            channel, duration, self.controller.profile_name,
-            typed=not self.controller.is_demo, parent=self,
-        )  # fmt: skip
+            channel,
+            duration,
+            self.controller.profile_name,
+            typed=not self.controller.is_demo,
+            parent=self,
+        )
         return dialog.exec() == ConfirmBreakDialog.DialogCode.Accepted
 
     def request_stop(self) -> None:
@@ -173,8 +186,9 @@ class CuesPanel(QWidget):
             self.controller.stop_break(channel)
 
     def request_export(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, "Export the cue audit log", "cue-audit.csv",
-                                              "CSV files (*.csv)")
+        path, _ = QFileDialog.getSaveFileName(
+            self, "Export the cue audit log", "cue-audit.csv", "CSV files (*.csv)"
+        )
         if path:
             self.controller.export_audit(path)
 
@@ -184,17 +198,26 @@ class CuesPanel(QWidget):
         for row, entry in enumerate(entries):
             verdict = {None: "", True: "✓ verified", False: "✗ NOT verified"}[entry.verified]
             cells = (
-                entry.at[5:].replace("T", " ").rstrip("Z"), entry.channel, entry.action,
+                entry.at[5:].replace("T", " ").rstrip("Z"),
+                entry.channel,
+                entry.action,
                 "" if entry.duration is None else f"{entry.duration:g} s",
-                "" if entry.event_id is None else str(entry.event_id), verdict, entry.outcome,
-                entry.operator, entry.profile,
-            )  # fmt: skip
-            tips = {0: entry.at, VERIFIED_COLUMN: entry.verification or verdict,
-                    6: f"{entry.outcome} (Idempotency-Key {entry.idempotency_key})"}
+                "" if entry.event_id is None else str(entry.event_id),
+                verdict,
+                entry.outcome,
+                entry.operator,
+                entry.profile,
+            )
+            tips = {
+                0: entry.at,
+                VERIFIED_COLUMN: entry.verification or verdict,
+                6: f"{entry.outcome} (Idempotency-Key {entry.idempotency_key})",
+            }
             for column, text in enumerate(cells):
                 item = QTableWidgetItem(text)
                 item.setToolTip(tips.get(column, text))
                 if column == VERIFIED_COLUMN and entry.verified is not None:
-                    item.setForeground(Qt.GlobalColor.darkGreen if entry.verified
-                                       else Qt.GlobalColor.red)
+                    item.setForeground(
+                        Qt.GlobalColor.darkGreen if entry.verified else Qt.GlobalColor.red
+                    )
                 self.audit_table.setItem(row, column, item)

@@ -41,8 +41,9 @@ def difference_image(a: QImage, b: QImage, gain: int = 4) -> QImage:
     return out
 
 
-def fit_rect(picture: QSizeF, box: QRectF, zoom: float = 1.0, pan: tuple[float, float] = (0, 0)
-             ) -> QRectF:
+def fit_rect(
+    picture: QSizeF, box: QRectF, zoom: float = 1.0, pan: tuple[float, float] = (0, 0)
+) -> QRectF:
     """Where a picture of size ``picture`` is drawn in ``box``: fitted keeping its aspect
     ratio, centred, scaled by ``zoom`` around the box centre, moved by ``pan`` (pixels of
     the box). An empty rectangle for an empty picture."""
@@ -51,5 +52,4 @@ def fit_rect(picture: QSizeF, box: QRectF, zoom: float = 1.0, pan: tuple[float, 
     scale = min(box.width() / picture.width(), box.height() / picture.height()) * zoom
     width, height = picture.width() * scale, picture.height() * scale
     centre = box.center()
-    return QRectF(centre.x() - width / 2 + pan[0], centre.y() - height / 2 + pan[1],
-                  width, height)  # fmt: skip
+    return QRectF(centre.x() - width / 2 + pan[0], centre.y() - height / 2 + pan[1], width, height)

@@ -98,16 +98,29 @@ class JobsPanel(QWidget):
             header.resizeSection(column, width)
 
         self.cancel_action = self._action(
-            "Cancel…", self.request_cancel, QKeySequence.StandardKey.Delete,
-            "Cancel the selected jobs (asks first for running ones)")
-        self.open_action = self._action("Open game", self.open_selected, None,
-                                        "Show the selected job's game in the catalog")
-        self.copy_action = self._action("Copy job id", self.copy_selected_ids,
-                                        QKeySequence.StandardKey.Copy, "Copy the selected job ids")
-        self.report_action = self._action("Open report", self.open_selected_report, None,
-                                          "Open the selected spot-check job's report")
-        self.log_action = self._action("Show log", self._on_show_log, None,
-                                       "Show the selected job's log below the table")
+            "Cancel…",
+            self.request_cancel,
+            QKeySequence.StandardKey.Delete,
+            "Cancel the selected jobs (asks first for running ones)",
+        )
+        self.open_action = self._action(
+            "Open game", self.open_selected, None, "Show the selected job's game in the catalog"
+        )
+        self.copy_action = self._action(
+            "Copy job id",
+            self.copy_selected_ids,
+            QKeySequence.StandardKey.Copy,
+            "Copy the selected job ids",
+        )
+        self.report_action = self._action(
+            "Open report",
+            self.open_selected_report,
+            None,
+            "Open the selected spot-check job's report",
+        )
+        self.log_action = self._action(
+            "Show log", self._on_show_log, None, "Show the selected job's log below the table"
+        )
         self.log_action.setCheckable(True)
 
         self.state_box = QComboBox()
@@ -117,8 +130,13 @@ class JobsPanel(QWidget):
         self.count_label.setObjectName("muted")
         self.toolbar = toolbar = QToolBar()
         toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
-        for action in (self.cancel_action, self.open_action, self.report_action,
-                       self.copy_action, self.log_action):
+        for action in (
+            self.cancel_action,
+            self.open_action,
+            self.report_action,
+            self.copy_action,
+            self.log_action,
+        ):
             toolbar.addAction(action)
         spacer = QWidget()
         spacer.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
@@ -182,8 +200,9 @@ class JobsPanel(QWidget):
     def selected_records(self) -> list[JobRecord]:
         """The selected jobs, top to bottom."""
         rows = sorted(i.row() for i in self.table.selectionModel().selectedRows())
-        return [self.model.record(self.proxy.mapToSource(self.proxy.index(r, 0)).row())
-                for r in rows]
+        return [
+            self.model.record(self.proxy.mapToSource(self.proxy.index(r, 0)).row()) for r in rows
+        ]
 
     def select_job(self, job_id: str) -> None:
         """Select (and scroll to) a job's row, if it is shown."""
@@ -307,9 +326,11 @@ class JobsPanel(QWidget):
         if len(running) > 5:
             names += f" and {len(running) - 5} more"
         box = QMessageBox(
-            QMessageBox.Icon.Question, "Cancel jobs",
+            QMessageBox.Icon.Question,
+            "Cancel jobs",
             f"Stop {names}?\nWork done so far is kept; run the job again to resume.",
-            QMessageBox.StandardButton.No, self,
+            QMessageBox.StandardButton.No,
+            self,
         )
         stop = box.addButton(f"Stop {len(running)} running", QMessageBox.ButtonRole.AcceptRole)
         box.setDefaultButton(QMessageBox.StandardButton.No)
@@ -335,8 +356,13 @@ class JobsPanel(QWidget):
         if not self.selected_records():
             return
         menu = QMenu(self)
-        for action in (self.cancel_action, self.open_action, self.report_action,
-                       self.copy_action, self.log_action):
+        for action in (
+            self.cancel_action,
+            self.open_action,
+            self.report_action,
+            self.copy_action,
+            self.log_action,
+        ):
             menu.addAction(action)
         menu.exec(self.table.viewport().mapToGlobal(position))
 

@@ -13,11 +13,17 @@ from PySide6.QtWidgets import QStyle, QStyledItemDelegate
 from services.jobs.model import JobRecord, JobState, format_seconds
 from views.row_table_model import RowTableModel
 
-COLUMNS = ("Kind", "Target", "State", "Progress", "Stage / detail", "ETA", "Started",
-           "Duration")
+COLUMNS = ("Kind", "Target", "State", "Progress", "Stage / detail", "ETA", "Started", "Duration")
 KIND, TARGET, STATE, PROGRESS, DETAIL, ETA, STARTED, DURATION = range(len(COLUMNS))
-COLUMN_WIDTHS = {KIND: 72, TARGET: 170, STATE: 80, PROGRESS: 100, ETA: 60, STARTED: 70,
-                 DURATION: 64}
+COLUMN_WIDTHS = {
+    KIND: 72,
+    TARGET: 170,
+    STATE: 80,
+    PROGRESS: 100,
+    ETA: 60,
+    STARTED: 70,
+    DURATION: 64,
+}
 #: the model role carrying the whole ``JobRecord`` of a row
 RECORD_ROLE = Qt.ItemDataRole.UserRole + 1
 STATE_COLOURS = {

@@ -111,17 +111,24 @@ class PlayerPanel(QWidget):
 
     def _add_clip_controls(self, transport: QHBoxLayout, layout: QVBoxLayout) -> None:
         clips = self.clips
-        mark_in = tool_button("[ In", "Clip in point at the current position ([)",
-                               lambda: clips.mark_in(self.player.position))  # fmt: skip
-        mark_out = tool_button("Out ]", "Clip out point at the current position (])",
-                                lambda: clips.mark_out(self.player.position))  # fmt: skip
+        mark_in = tool_button(
+            "[ In",
+            "Clip in point at the current position ([)",
+            lambda: clips.mark_in(self.player.position),
+        )
+        mark_out = tool_button(
+            "Out ]",
+            "Clip out point at the current position (])",
+            lambda: clips.mark_out(self.player.position),
+        )
         menu = QMenu(self)
         menu.addAction("Preview clip", clips.preview)
         menu.addAction("Save clip playlist…", self._save_clip)
         menu.addAction("Check a server clip…", self._check_clip)
         menu.addAction("Clear in/out", clips.clear)
-        self.clip_button = tool_button("Clip", "Clip of the stored segments between in and out",
-                                        lambda: None)  # fmt: skip
+        self.clip_button = tool_button(
+            "Clip", "Clip of the stored segments between in and out", lambda: None
+        )
         self.clip_button.setMenu(menu)
         self.clip_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         for widget in (mark_in, mark_out, self.clip_button):
@@ -136,24 +143,27 @@ class PlayerPanel(QWidget):
             self.clips.preview()  # reports what is missing
             return
         name = f"{self.clips.game_id}_{self.clips.rendition_name}_clip.m3u8"
-        path, _ = QFileDialog.getSaveFileName(self, "Save clip playlist", name,
-                                              "HLS playlist (*.m3u8)")  # fmt: skip
+        path, _ = QFileDialog.getSaveFileName(
+            self, "Save clip playlist", name, "HLS playlist (*.m3u8)"
+        )
         if path:
             self.clips.save(path)
 
     def _check_clip(self) -> None:
         location, ok = QInputDialog.getText(
-            self, "Check a server clip",
+            self,
+            "Check a server clip",
             f"URL or file of a clip playlist to check against "
             f"{self.clips.game_id or '?'} {self.clips.rendition_name or '?'}:",
-        )  # fmt: skip
+        )
         if ok and location.strip():
             self.clips.check(location)
 
     def _show_check(self, result) -> None:
         lines = [result.summary()]
-        lines += [f"{i.status}: {i.uri} — {i.note}" for i in result.items if i.status != "ok"
-                  or i.note][:20]  # fmt: skip
+        lines += [
+            f"{i.status}: {i.uri} — {i.note}" for i in result.items if i.status != "ok" or i.note
+        ][:20]
         box = QMessageBox(self)
         box.setWindowTitle("Clip check")
         box.setIcon(QMessageBox.Icon.Information if result.ok else QMessageBox.Icon.Warning)

@@ -48,8 +48,9 @@ class SpotcheckReportView(QWidget):
 
     compare_requested = Signal(str, str, str, int)
 
-    def __init__(self, games: list[GameReport], job_id: str = "",
-                 parent: QWidget | None = None) -> None:
+    def __init__(
+        self, games: list[GameReport], job_id: str = "", parent: QWidget | None = None
+    ) -> None:
         super().__init__(parent)
         self.games = games
         self.job_id = job_id
@@ -85,8 +86,12 @@ class SpotcheckReportView(QWidget):
             plot.setBackground("w")
             plot.showGrid(x=True, y=True, alpha=0.25)
             plot.setLabel("left", title, units=unit or None)
-            plot.addLegend(offset=(-10, -10), brush=pg.mkBrush(255, 255, 255, 215),
-                           pen=pg.mkPen("#bbb"), labelTextColor="#222")
+            plot.addLegend(
+                offset=(-10, -10),
+                brush=pg.mkBrush(255, 255, 255, 215),
+                pen=pg.mkPen("#bbb"),
+                labelTextColor="#222",
+            )
             plot.setMouseEnabled(x=True, y=False)
             if self.plots:
                 plot.setXLink(next(iter(self.plots.values())))
@@ -130,8 +135,12 @@ class SpotcheckReportView(QWidget):
         self.game = game
         ref = game.reference
         colour = VERDICT_COLOURS[game.verdict]
-        reference = (f"reference: {ref.kind} <code>{ref.key}</code> {ref.width}x{ref.height}, "
-                     f"{ref.frames} frames, {ref.duration_s:.2f} s" if ref else "no reference")
+        reference = (
+            f"reference: {ref.kind} <code>{ref.key}</code> {ref.width}x{ref.height}, "
+            f"{ref.frames} frames, {ref.duration_s:.2f} s"
+            if ref
+            else "no reference"
+        )
         game_failures = [f"{c.name}: {c.reasons[0]}" for c in game.checks if c.failed]
         self.header.setText(
             f"<b>{game.game_id}</b> &nbsp; <span style='color:{colour}'><b>"
@@ -142,9 +151,13 @@ class SpotcheckReportView(QWidget):
         for row, rung in enumerate(game.rungs):
             failed = [c.name for c in rung.checks if c.failed]
             cells = (
-                rung.rung, rung.verdict.value.upper(), ", ".join(failed) or "—",
-                *(_fmt(rung.pooled[k].mean if k in rung.pooled else None, d)
-                  for k, d in (("psnr_db", 2), ("ssim", 4), ("vmaf", 2))),
+                rung.rung,
+                rung.verdict.value.upper(),
+                ", ".join(failed) or "—",
+                *(
+                    _fmt(rung.pooled[k].mean if k in rung.pooled else None, d)
+                    for k, d in (("psnr_db", 2), ("ssim", 4), ("vmaf", 2))
+                ),
                 str(rung.measures.get("frames", "—")),
             )
             for column, text in enumerate(cells):
@@ -152,8 +165,9 @@ class SpotcheckReportView(QWidget):
                 if column == 1:
                     item.setForeground(QBrush(QColor(VERDICT_COLOURS[rung.verdict])))
                 if column >= 3:
-                    item.setTextAlignment(Qt.AlignmentFlag.AlignRight
-                                          | Qt.AlignmentFlag.AlignVCenter)
+                    item.setTextAlignment(
+                        Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
+                    )
                 self.table.setItem(row, column, item)
         for column in (0, 1, 3, 4, 5, 6):
             self.table.resizeColumnToContents(column)
@@ -170,8 +184,13 @@ class SpotcheckReportView(QWidget):
                     continue
                 values = getattr(rung.frames, key)
                 colour = RUNG_COLOURS[index % len(RUNG_COLOURS)]
-                plot.plot(list(range(len(values))), list(values), name=rung.rung,
-                          pen=pg.mkPen(colour, width=1.5), connect="finite")
+                plot.plot(
+                    list(range(len(values))),
+                    list(values),
+                    name=rung.rung,
+                    pen=pg.mkPen(colour, width=1.5),
+                    connect="finite",
+                )
 
     def _on_rung_selected(self) -> None:
         rows = self.table.selectionModel().selectedRows()
@@ -219,8 +238,11 @@ class SpotcheckReportView(QWidget):
             line.setValue(frame)
             line.show()
         reference = game.reference.kind if game.reference else "v1"
-        self.hint.setText(f"{rung.rung} vs {reference} at frame {frame}: "
-                          + "  ".join(f"{title} {_fmt(getattr(rung.frames, k)[frame], 3)}"
-                                      for k, title, _ in METRICS))
+        self.hint.setText(
+            f"{rung.rung} vs {reference} at frame {frame}: "
+            + "  ".join(
+                f"{title} {_fmt(getattr(rung.frames, k)[frame], 3)}" for k, title, _ in METRICS
+            )
+        )
         self.compare_requested.emit(game.game_id, rung.rung, reference, frame)
         return rung.rung, frame

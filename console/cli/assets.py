@@ -44,7 +44,6 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     a_retry.add_argument("--yes", action="store_true", help="do not ask for confirmation")
 
 
-
 def _positive_int(text: str) -> int:
     try:
         value = int(text)

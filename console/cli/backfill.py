@@ -95,8 +95,10 @@ async def run_backfill(args: argparse.Namespace) -> int:
         if not plan.games:
             print("Nothing to backfill.")
             return 0
-        print(f"{len(plan.games)} game(s) to backfill with {jobs.ladder.label} on profile "
-              f"{context.profile.name!r}: {', '.join(g.id for g in plan.games)}")
+        print(
+            f"{len(plan.games)} game(s) to backfill with {jobs.ladder.label} on profile "
+            f"{context.profile.name!r}: {', '.join(g.id for g in plan.games)}"
+        )
         if not _confirmed(context, plan, args.yes):
             return 2
         checkpoint = hold_checkpoint()

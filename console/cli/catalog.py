@@ -18,7 +18,6 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     listing.add_argument("--json", action="store_true", help="a JSON array of game objects")
 
 
-
 async def run_catalog(args: argparse.Namespace) -> int:
     """``catalog list``: one line per game (or a JSON array); returns 0."""
     async with CliSession(args.profile) as session:

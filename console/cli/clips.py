@@ -49,8 +49,10 @@ async def run_clip(args: argparse.Namespace) -> int:
             clip = build_clip(key, playlist, args.in_s, args.out_s)
             if args.output:
                 Path(args.output).write_text(clip.text, encoding="utf-8")
-                print(f"Clip of {len(clip.segments)} segments ({clip.start_s:.3f}–"
-                      f"{clip.end_s:.3f} s) written to {args.output}; place it beside {key}.")
+                print(
+                    f"Clip of {len(clip.segments)} segments ({clip.start_s:.3f}–"
+                    f"{clip.end_s:.3f} s) written to {args.output}; place it beside {key}."
+                )
             else:
                 print(clip.text, end="")
             return 0

@@ -1,4 +1,4 @@
-"""``main.py demo reset|stop|status``: the embedded demo stack (DESIGN.md §1.4), its S3
+"""``main.py demo reset|stop|status``: the embedded demo stack (docs/contracts.md §1.4), its S3
 server, assets API and cue service, recorded in the data dir so GUI and CLI share it."""
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     demo_cmd.add_parser("reset", help="stop the stack, delete its data, re-seed from scratch")
     demo_cmd.add_parser("stop", help="stop the stack (its bucket is saved)")
     demo_cmd.add_parser("status", help="say whether a stack runs and where")
-
 
 
 def run_demo(args: argparse.Namespace) -> int:
@@ -32,5 +31,3 @@ def run_demo(args: argparse.Namespace) -> int:
         status = stack.running_demo_stack()
         print(f"Demo stack running at {status.endpoint_url}." if status else "No demo stack runs.")
     return 0
-
-

@@ -21,10 +21,18 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     add.add_argument("--bucket", default="griddy-video")
     add.add_argument("--ssai-url", default="")
     add.add_argument("--assets-api-url", default="")
-    add.add_argument("--channel", action="append", default=[], metavar="ORG/CHANNEL",
-                     help="a live channel the operator may cue (repeatable)")
-    add.add_argument("--source-prefix", default="",
-                     help="key prefix of {game_id}.mp4 sources for spot-check fidelity")
+    add.add_argument(
+        "--channel",
+        action="append",
+        default=[],
+        metavar="ORG/CHANNEL",
+        help="a live channel the operator may cue (repeatable)",
+    )
+    add.add_argument(
+        "--source-prefix",
+        default="",
+        help="key prefix of {game_id}.mp4 sources for spot-check fidelity",
+    )
     add.add_argument("--default", action="store_true", help="make it the default profile")
     keys = profile_cmd.add_parser("set-keys", help="store S3 keys in the OS keyring (prompted)")
     keys.add_argument("name")
@@ -105,5 +113,3 @@ def _set_token(name: str, api: str) -> int:
 
 
 # -- assets --------------------------------------------------------------------------------
-
-

@@ -68,9 +68,15 @@ class CliProgress:
     usable as a context manager. ``tty`` forces the mode (default: ``stream.isatty()``);
     ``show_log`` prints job log lines too."""
 
-    def __init__(self, runner: JobRunner, stream: TextIO | None = None, *,
-                 tty: bool | None = None, interval_s: float = 2.0,
-                 show_log: bool = True) -> None:
+    def __init__(
+        self,
+        runner: JobRunner,
+        stream: TextIO | None = None,
+        *,
+        tty: bool | None = None,
+        interval_s: float = 2.0,
+        show_log: bool = True,
+    ) -> None:
         self.stream = stream if stream is not None else sys.stdout
         self.tty = self.stream.isatty() if tty is None else tty
         self.interval_s = interval_s

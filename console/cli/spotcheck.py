@@ -34,9 +34,12 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     which.add_argument("--league", help="a random sample of this league's v1.5 games")
     spot.add_argument("--sample", type=int, metavar="N", help="how many games of the league")
     spot.add_argument("--seed", type=int, help="the sample's random seed (printed when omitted)")
-    spot.add_argument("--source-prefix", default=None,
-                      help="key prefix of {game_id}.mp4 sources, besides games/ID/source.mp4 "
-                      "(default: the profile's source_prefix)")
+    spot.add_argument(
+        "--source-prefix",
+        default=None,
+        help="key prefix of {game_id}.mp4 sources, besides games/ID/source.mp4 "
+        "(default: the profile's source_prefix)",
+    )
     spot.add_argument("--json", action="store_true", help="print the reports as one JSON")
 
 
@@ -58,18 +61,29 @@ async def run_spotcheck(args: argparse.Namespace) -> int:
         jobs = SpotcheckJobs(context, source_prefix=args.source_prefix)
         plan = await _plan(context, args)
         if plan.seed is not None:
-            print(f"sample of {len(plan.games)} of {plan.eligible} v1.5 games in "
-                  f"{args.league!r} (seed {plan.seed})", file=out)
+            print(
+                f"sample of {len(plan.games)} of {plan.eligible} v1.5 games in "
+                f"{args.league!r} (seed {plan.seed})",
+                file=out,
+            )
         if not plan.games:
             print("Nothing to spot-check.", file=out)
             if args.json:
-                print(json.dumps({"verdict": "pass", "seed": plan.seed, "reports": [],
-                                  "games": []}, indent=2))
+                print(
+                    json.dumps(
+                        {"verdict": "pass", "seed": plan.seed, "reports": [], "games": []}, indent=2
+                    )
+                )
             return 0
         with CliProgress(runner, stream=out):
             records = [
-                runner.submit(KIND, game.id, jobs.title(game.id), jobs.operation(game.id),
-                              profile=context.profile.name)
+                runner.submit(
+                    KIND,
+                    game.id,
+                    jobs.title(game.id),
+                    jobs.operation(game.id),
+                    profile=context.profile.name,
+                )
                 for game in plan.games
             ]
             finished = [await runner.wait(r.id) for r in records]
@@ -82,8 +96,10 @@ async def run_spotcheck(args: argparse.Namespace) -> int:
             result = record.result
             reports.append(result["report"])
             failed = failed or result["verdict"] != "pass"
-            print(f"{result['verdict'].upper():5} {record.target}  report: {result['report']}",
-                  file=out)
+            print(
+                f"{result['verdict'].upper():5} {record.target}  report: {result['report']}",
+                file=out,
+            )
             for line in result.get("failures", []):
                 print(f"      {line}", file=out)
             document = json.loads(Path(result["report"]).read_text(encoding="utf-8"))
@@ -91,6 +107,15 @@ async def run_spotcheck(args: argparse.Namespace) -> int:
         passed = sum(g["verdict"] == "pass" for g in games)
         print(f"{passed} of {len(finished)} game(s) passed every check.", file=out)
         if args.json:
-            print(json.dumps({"verdict": "fail" if failed else "pass", "seed": plan.seed,
-                              "reports": reports, "games": games}, indent=2))
+            print(
+                json.dumps(
+                    {
+                        "verdict": "fail" if failed else "pass",
+                        "seed": plan.seed,
+                        "reports": reports,
+                        "games": games,
+                    },
+                    indent=2,
+                )
+            )
         return 1 if failed else 0

@@ -9,7 +9,7 @@ factory ``f(ctx: ServiceContext) -> DemoService``, named ``"package.module:calla
 assets API's non-secret demo token, ``assets_api_token``); ``stop()`` is called on exit. A
 service that fails to import or start is logged and left out; S3 still runs.
 
-The services speak the contracts of DESIGN.md §1.2 (cue service) and §1.3 (video-assets
+The services speak the contracts of docs/contracts.md §1.2 (cue service) and §1.3 (video-assets
 API); ``make_s3_client`` is how they and the server reach the demo bucket.
 """
 

@@ -11,7 +11,7 @@ cached under ``<data_dir>/demo/seed-v{SEED_VERSION}/``::
       objects/games/{id}/seg_00000.m4s ...
       objects/games/{id}/meta.json       # {"title", "league", "date", "home", "away"}
 
-Every game follows the R2 layout of DESIGN.md section 1.1. Video is a ``-c copy`` remux of a
+Every game follows the R2 layout of docs/contracts.md section 1.1. Video is a ``-c copy`` remux of a
 window of the clip (bit-exact packets), audio is re-encoded to AAC stereo because MP3 cannot
 be carried in fMP4 HLS. Besides the v1 games there is one *partial* game (a real 640x360
 rung under ``abr/360p/`` but no multivariant master, no ``master.v1.m3u8``, no ledger) and
@@ -162,27 +162,49 @@ def window_args(game: DemoGame, *, for_encode: bool = False) -> list[str]:
 
 def _hls_args(playlist: str) -> list[str]:
     return [
-        "-f", "hls",
-        "-hls_time", str(SEGMENT_SECONDS),
-        "-hls_playlist_type", "vod",
-        "-hls_segment_type", "fmp4",
-        "-hls_fmp4_init_filename", "init.mp4",
-        "-hls_segment_filename", "seg_%05d.m4s",
+        "-f",
+        "hls",
+        "-hls_time",
+        str(SEGMENT_SECONDS),
+        "-hls_playlist_type",
+        "vod",
+        "-hls_segment_type",
+        "fmp4",
+        "-hls_fmp4_init_filename",
+        "init.mp4",
+        "-hls_segment_filename",
+        "seg_%05d.m4s",
         playlist,
-    ]  # fmt: skip
+    ]
 
 
 def v1_command(exe: str, clip: Path, game: DemoGame) -> list[str]:
     """ffmpeg argv packaging the game's v1 rendition into the current directory:
     ``master.m3u8`` + ``init.mp4`` + ``seg_%05d.m4s`` (video copied, audio AAC stereo)."""
     return [
-        exe, "-hide_banner", "-nostdin", "-loglevel", "error", "-y",
-        *window_args(game), "-i", str(clip),
-        "-map", "0:v:0", "-map", "0:a:0",
-        "-c:v", "copy",
-        "-c:a", "aac", "-b:a", "128k", "-ac", "2",
+        exe,
+        "-hide_banner",
+        "-nostdin",
+        "-loglevel",
+        "error",
+        "-y",
+        *window_args(game),
+        "-i",
+        str(clip),
+        "-map",
+        "0:v:0",
+        "-map",
+        "0:a:0",
+        "-c:v",
+        "copy",
+        "-c:a",
+        "aac",
+        "-b:a",
+        "128k",
+        "-ac",
+        "2",
         *_hls_args("master.m3u8"),
-    ]  # fmt: skip
+    ]
 
 
 def rung_360p_command(exe: str, clip: Path, game: DemoGame) -> list[str]:
@@ -191,17 +213,53 @@ def rung_360p_command(exe: str, clip: Path, game: DemoGame) -> list[str]:
     4 s forced by frame number, AAC stereo 96 kb/s)."""
     gop = RUNG_360P_GOP_FRAMES
     return [
-        exe, "-hide_banner", "-nostdin", "-loglevel", "error", "-y",
-        *window_args(game, for_encode=True), "-i", str(clip),
-        "-map", "0:v:0", "-map", "0:a:0",
-        "-vf", "scale=640:360",
-        "-c:v", "libx264", "-preset", "veryfast", "-profile:v", "main", "-level:v", "3.1",
-        "-pix_fmt", "yuv420p", "-b:v", "800k", "-maxrate", "880k", "-bufsize", "1600k",
-        "-g", str(gop), "-keyint_min", str(gop), "-sc_threshold", "0",
-        "-force_key_frames", f"expr:eq(mod(n,{gop}),0)",
-        "-c:a", "aac", "-b:a", "96k", "-ac", "2",
+        exe,
+        "-hide_banner",
+        "-nostdin",
+        "-loglevel",
+        "error",
+        "-y",
+        *window_args(game, for_encode=True),
+        "-i",
+        str(clip),
+        "-map",
+        "0:v:0",
+        "-map",
+        "0:a:0",
+        "-vf",
+        "scale=640:360",
+        "-c:v",
+        "libx264",
+        "-preset",
+        "veryfast",
+        "-profile:v",
+        "main",
+        "-level:v",
+        "3.1",
+        "-pix_fmt",
+        "yuv420p",
+        "-b:v",
+        "800k",
+        "-maxrate",
+        "880k",
+        "-bufsize",
+        "1600k",
+        "-g",
+        str(gop),
+        "-keyint_min",
+        str(gop),
+        "-sc_threshold",
+        "0",
+        "-force_key_frames",
+        f"expr:eq(mod(n,{gop}),0)",
+        "-c:a",
+        "aac",
+        "-b:a",
+        "96k",
+        "-ac",
+        "2",
         *_hls_args("index.m3u8"),
-    ]  # fmt: skip
+    ]
 
 
 def run_ffmpeg(argv: list[str], label: str, *, cwd: Path | None = None) -> float:

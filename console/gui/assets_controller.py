@@ -188,7 +188,7 @@ class AssetsController(QObject):
         so the player fetches it through the signing gateway; None for other URLs."""
         profile = self.context.profile
         prefix = f"{profile.endpoint_url.rstrip('/')}/{profile.bucket}/"
-        return url[len(prefix):] if url.startswith(prefix) else None
+        return url[len(prefix) :] if url.startswith(prefix) else None
 
     def shutdown(self) -> None:
         self._ops.cancel_all()

@@ -19,8 +19,9 @@ class BackfillController(QObject):
     game_changed = Signal(str)
     status = Signal(str)
 
-    def __init__(self, context: AppContext, jobs: JobsController,
-                 parent: QObject | None = None) -> None:
+    def __init__(
+        self, context: AppContext, jobs: JobsController, parent: QObject | None = None
+    ) -> None:
         super().__init__(parent)
         self.context = context
         self.jobs = jobs
@@ -31,8 +32,9 @@ class BackfillController(QObject):
     def ladder_label(self) -> str:
         return self.backfills.ladder.label
 
-    def plan(self, games: list[GameSummary], *, explicit: bool, force: bool = False
-             ) -> BackfillPlan:
+    def plan(
+        self, games: list[GameSummary], *, explicit: bool, force: bool = False
+    ) -> BackfillPlan:
         """Games the operator picked one by one run as asked (the job verifies a v1.5 game
         instead of re-encoding it); a batch follows ``plan_batch``'s rule."""
         if explicit:

@@ -150,8 +150,9 @@ class ClipController(QObject):
         self.status.emit(f"Clip saved to {path} (place it beside {clip.playlist_key}).")
         return True
 
-    def check(self, location: str, game_id: str | None = None, rendition: str | None = None
-              ) -> None:  # fmt: skip
+    def check(
+        self, location: str, game_id: str | None = None, rendition: str | None = None
+    ) -> None:
         """Check a server clip (an http(s) URL or a file path) against the stored rendition
         (default: the one on screen). Emits :attr:`checked` or :attr:`error`."""
         game = game_id or self._game_id

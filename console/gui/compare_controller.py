@@ -223,9 +223,7 @@ class CompareController(QObject):
                 f"{game_id} {name} references {len(rendition.missing)} missing object(s), "
                 f"first {rendition.missing[0]}."
             )
-        return source_for_playlist(
-            title, rendition.playlist_key, rendition.playlist, self._url_for
-        )
+        return source_for_playlist(title, rendition.playlist_key, rendition.playlist, self._url_for)
 
     def _frame_names(self) -> tuple[str, str]:
         pair = self.pair

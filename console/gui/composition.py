@@ -90,8 +90,15 @@ class Console:
 
     def _stop_controllers(self) -> None:
         """Every controller stops its operations and timers; the player frees libmpv."""
-        for controller in (self.catalog, self.assets, self.jobs, self.cues, self.spotcheck,
-                           self.compare, self.clips):
+        for controller in (
+            self.catalog,
+            self.assets,
+            self.jobs,
+            self.cues,
+            self.spotcheck,
+            self.compare,
+            self.clips,
+        ):
             controller.shutdown()
         self.player.shutdown()
 
@@ -340,5 +347,3 @@ def wire_spotcheck(window, catalog_panel, spotcheck, jobs_panel, compare) -> Non
     spotcheck.report_loaded.connect(show_report)
     spotcheck.status.connect(window.show_status)
     spotcheck.error.connect(window.show_error)
-
-

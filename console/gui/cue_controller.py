@@ -105,8 +105,7 @@ class CueController(QObject):
         if not self.available:
             self.error.emit(self.problem)
             return
-        self._ops.run(self.desk.channels(), success=self._channels_loaded,
-                      what="No channel list")
+        self._ops.run(self.desk.channels(), success=self._channels_loaded, what="No channel list")
 
     def _channels_loaded(self, channels: list[str]) -> None:
         self.channels = channels

@@ -41,8 +41,13 @@ class JobsController(QObject):
     log_loaded = Signal(str, list)
     error = Signal(str)
 
-    def __init__(self, runner: JobRunner, parent: QObject | None = None, *,
-                 interval_ms: int = EMIT_INTERVAL_MS) -> None:
+    def __init__(
+        self,
+        runner: JobRunner,
+        parent: QObject | None = None,
+        *,
+        interval_ms: int = EMIT_INTERVAL_MS,
+    ) -> None:
         super().__init__(parent)
         self.runner = runner
         self._emitted_state: dict[str, JobState] = {}
@@ -53,8 +58,9 @@ class JobsController(QObject):
         self._unsubscribe = runner.subscribe(self._on_change, self._on_log)
         self._ops = Operations(self.error.emit)
 
-    def submit(self, kind: str, target: str, title: str, operation: Operation, *,
-               profile: str = "") -> JobRecord:
+    def submit(
+        self, kind: str, target: str, title: str, operation: Operation, *, profile: str = ""
+    ) -> JobRecord:
         """``JobRunner.submit``: queue a job (or get the active one on the same target)."""
         return self.runner.submit(kind, target, title, operation, profile=profile)
 
@@ -132,8 +138,10 @@ class JobsController(QObject):
     def _emit_lines(self, job_id: str, lines: list[str]) -> None:
         if len(lines) > MAX_LINES_PER_EMIT:
             skipped = len(lines) - MAX_LINES_PER_EMIT
-            lines = [f"… {skipped} lines not shown here (Show log again to reload)",
-                     *lines[-MAX_LINES_PER_EMIT:]]
+            lines = [
+                f"… {skipped} lines not shown here (Show log again to reload)",
+                *lines[-MAX_LINES_PER_EMIT:],
+            ]
         self.log_line.emit(job_id, "\n".join(lines))
 
     def _start(self) -> None:

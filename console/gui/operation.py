@@ -83,8 +83,11 @@ class Operations:
                 self._on_error(failure_sentence(exc, what))
             return
         task.get_loop().call_exception_handler(
-            {"message": f"operation {what or task.get_name()} failed", "exception": exc,
-             "task": task}
+            {
+                "message": f"operation {what or task.get_name()} failed",
+                "exception": exc,
+                "task": task,
+            }
         )
 
     @property

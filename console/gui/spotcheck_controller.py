@@ -19,8 +19,11 @@ from services.spotcheck.report import read_report
 
 def has_report(record: JobRecord) -> bool:
     """A finished spot-check job whose report was saved."""
-    return (record.kind == KIND and record.state is JobState.SUCCEEDED
-            and bool(record.result.get("report")))
+    return (
+        record.kind == KIND
+        and record.state is JobState.SUCCEEDED
+        and bool(record.result.get("report"))
+    )
 
 
 class SpotcheckController(QObject):
@@ -31,8 +34,9 @@ class SpotcheckController(QObject):
     status = Signal(str)
     error = Signal(str)
 
-    def __init__(self, context: AppContext, jobs: JobsController,
-                 parent: QObject | None = None) -> None:
+    def __init__(
+        self, context: AppContext, jobs: JobsController, parent: QObject | None = None
+    ) -> None:
         super().__init__(parent)
         self.context = context
         self.jobs = jobs
@@ -49,9 +53,13 @@ class SpotcheckController(QObject):
             chosen = list(plan.games)
             note = f" (sample of {plan.eligible} v1.5 games, seed {plan.seed})"
         records = [
-            self.jobs.submit(KIND, game.id, self.spotchecks.title(game.id),
-                             self.spotchecks.operation(game.id),
-                             profile=self.context.profile.name)
+            self.jobs.submit(
+                KIND,
+                game.id,
+                self.spotchecks.title(game.id),
+                self.spotchecks.operation(game.id),
+                profile=self.context.profile.name,
+            )
             for game in chosen
         ]
         self.status.emit(f"{len(records)} spot-check job(s) queued{note} (Jobs tab, Ctrl+3).")

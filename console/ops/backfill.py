@@ -45,8 +45,9 @@ class BackfillPlan:
     skipped: tuple[tuple[GameSummary, str], ...]
 
 
-def plan_batch(games: Iterable[GameSummary], *, force: bool = False, limit: int | None = None
-               ) -> BackfillPlan:
+def plan_batch(
+    games: Iterable[GameSummary], *, force: bool = False, limit: int | None = None
+) -> BackfillPlan:
     """Apply the batch rule (module docstring) to probed ``games``; at most ``limit`` run."""
     chosen: list[GameSummary] = []
     skipped: list[tuple[GameSummary, str]] = []

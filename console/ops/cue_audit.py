@@ -107,9 +107,18 @@ class CueAudit:
             cursor = conn.execute(
                 "INSERT INTO cue_audit (at, operator, profile, channel, action, duration,"
                 " event_id, idempotency_key, outcome) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (utc_stamp(), operator_name(), profile, channel, action, duration, event_id,
-                 idempotency_key, outcome),
-            )  # fmt: skip
+                (
+                    utc_stamp(),
+                    operator_name(),
+                    profile,
+                    channel,
+                    action,
+                    duration,
+                    event_id,
+                    idempotency_key,
+                    outcome,
+                ),
+            )
             return int(cursor.lastrowid)
 
     def set_verification(self, row_id: int, verified: bool, summary: str) -> None:

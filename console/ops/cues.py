@@ -2,7 +2,7 @@
 (``console.cli.cues``): send a start or stop with an idempotency key, audit it whatever the
 answer, verify the break on every variant of the live playlist, audit the verdict.
 
-Idempotency (DESIGN.md §1.2): every POST carries an ``Idempotency-Key``. An operator
+Idempotency (docs/contracts.md §1.2): every POST carries an ``Idempotency-Key``. An operator
 *intent* (start 30 s on ``demo/sports1``; stop ``demo/sports1``) keeps its key until the
 service has answered for sure: a retry after a timeout or a 5xx re-sends the same key, so
 at most one break starts however often the button is pressed. An answer that proves the
@@ -156,9 +156,7 @@ class CueDesk:
         )
         return verification
 
-    async def _record(
-        self, intent: CueIntent, event_id: int | None, key: str, outcome: str
-    ) -> int:
+    async def _record(self, intent: CueIntent, event_id: int | None, key: str, outcome: str) -> int:
         return await asyncio.to_thread(
             functools.partial(
                 self.audit.record,

@@ -1,7 +1,7 @@
 """Retrying failed video assets, for the GUI (Failed assets tab) and the CLI
 (``main.py assets retry``) alike.
 
-The contract (DESIGN.md §1.3): ``POST /api/video-assets/retry`` per asset with its own
+The contract (docs/contracts.md §1.3): ``POST /api/video-assets/retry`` per asset with its own
 ``Idempotency-Key`` (``services.assets_batch.retry_many``); a 409 means the status
 changed meanwhile: it is reported as ``conflict`` and never retried blindly (the caller
 re-reads the asset and shows it).

@@ -59,8 +59,9 @@ class SpotcheckJobs:
     where ``{game_id}.mp4`` sources live besides ``games/{id}/source.mp4`` (None: the
     profile's ``source_prefix``)."""
 
-    def __init__(self, context: AppContext, ladder: Ladder | None = None, *,
-                 source_prefix: str | None = None) -> None:
+    def __init__(
+        self, context: AppContext, ladder: Ladder | None = None, *, source_prefix: str | None = None
+    ) -> None:
         self.context = context
         self.ladder = ladder or load_ladder(ladder_path())
         self.source_prefix = (

@@ -1,4 +1,4 @@
-"""What the ABR backfill writes and the spot-check reads back (DESIGN.md §1.1, §4).
+"""What the ABR backfill writes and the spot-check reads back (docs/contracts.md §1.1, §4).
 
 Both ``services.backfill`` (the writer) and ``services.spotcheck`` (the reader) import this
 package, never each other (an import-linter independence contract):

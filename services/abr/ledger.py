@@ -1,4 +1,4 @@
-"""The packaging ledger, ``games/{id}/abr/renditions.json`` (DESIGN.md §1.1).
+"""The packaging ledger, ``games/{id}/abr/renditions.json`` (docs/contracts.md §1.1).
 
 Document shape (``schema_version`` 1)::
 
@@ -9,7 +9,7 @@ Document shape (``schema_version`` 1)::
 
 A PackagedRendition row carries ``game_id, rung, ladder {name, version}, encoder_settings,
 ffmpeg_version, source {key, sha256}, created_at, job_id, objects [{key, size, sha256}]``
-(DESIGN.md §1.1) plus what the multivariant playlist needs so a resumed job can publish
+(docs/contracts.md §1.1) plus what the multivariant playlist needs so a resumed job can publish
 without the local files: ``playlist`` (the rung's media playlist key), ``width``,
 ``height`` (pixels), ``frame_rate`` (frames/s), ``codecs`` (RFC 6381), ``bandwidth`` and
 ``average_bandwidth`` (bits/s, measured from the segments, RFC 8216 §4.3.4.2).

@@ -5,7 +5,7 @@ The command (built with ffmpeg-python, run with the pinned binary) decodes the v
 once, splits the frames to one ``scale`` per rung and encodes every rung with:
 
 - ``-fps_mode passthrough``: every rung carries exactly the source's frames (without it an
-  fMP4 source whose audio starts first gets a duplicated first frame, PLATFORM.md);
+  fMP4 source whose audio starts first gets a duplicated first frame, docs/platform.md);
 - a closed GOP of ``gop`` frames with an IDR forced by frame number
   (``expr:eq(mod(n,gop),0)``), ``-g``/``-keyint_min`` = ``gop``, ``-sc_threshold 0``: every
   segment of every rung starts with a keyframe on the same frame (Apple HLS authoring §1.11);
@@ -112,9 +112,16 @@ def ladder_command(
             )
         outputs.append(ffmpeg.output(*streams, str(rung_dir / PLAYLIST_NAME), **options))
     merged = ffmpeg.merge_outputs(*outputs).global_args(
-        "-hide_banner", "-nostdin", "-loglevel", "warning", "-nostats", "-progress", "pipe:1",
-        "-filter_complex_threads", str(max(2, os.cpu_count() or 2)),
-    )  # fmt: skip
+        "-hide_banner",
+        "-nostdin",
+        "-loglevel",
+        "warning",
+        "-nostats",
+        "-progress",
+        "pipe:1",
+        "-filter_complex_threads",
+        str(max(2, os.cpu_count() or 2)),
+    )
     return merged.compile(cmd=exe, overwrite_output=True)
 
 

@@ -1,4 +1,4 @@
-"""One game's ABR backfill, v1 → v1.5 (DESIGN.md §1.1 and §4), as a job operation.
+"""One game's ABR backfill, v1 → v1.5 (docs/contracts.md §1.1 and §4), as a job operation.
 
 Order of writes, each one safe to be killed after:
 

@@ -1,4 +1,4 @@
-"""The backfill's last two writes, and the check of an already published game (DESIGN.md
+"""The backfill's last two writes, and the check of an already published game (docs/contracts.md
 §1.1 and §4, steps 4 and 5 of ``services.backfill.game_backfill``).
 
 - ``write_anchor``: the rollback anchor ``games/{id}/master.v1.m3u8`` = the v1 media

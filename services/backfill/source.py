@@ -2,7 +2,7 @@
 
 The v1 rendition is read through the local playback gateway (no download to disk); before
 any encode, every object the v1 playlist references must be in the store (a missing
-segment would only be a warning to ffmpeg, PLATFORM.md), and the video stream is probed
+segment would only be a warning to ffmpeg, docs/platform.md), and the video stream is probed
 for its size, sample aspect ratio and frame rate (the GOP is counted in frames).
 """
 

@@ -43,8 +43,8 @@ class EtaEstimator:
         last_time, last_fraction = self._last
         if now - last_time >= MIN_SAMPLE_GAP_S:
             rate = (fraction - last_fraction) / (now - last_time)
-            self._rate = rate if self._rate is None else (
-                SMOOTHING * rate + (1 - SMOOTHING) * self._rate
+            self._rate = (
+                rate if self._rate is None else (SMOOTHING * rate + (1 - SMOOTHING) * self._rate)
             )
             self._last = (now, fraction)
         return self.estimate(now, fraction)

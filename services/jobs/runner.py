@@ -95,8 +95,13 @@ class JobRunner:
     instead of starting a second one (double clicks and overlapping batches are harmless).
     """
 
-    def __init__(self, store: JobStore, *, limits: Mapping[str, int] | None = None,
-                 default_limit: int = DEFAULT_LIMIT) -> None:
+    def __init__(
+        self,
+        store: JobStore,
+        *,
+        limits: Mapping[str, int] | None = None,
+        default_limit: int = DEFAULT_LIMIT,
+    ) -> None:
         self._owns_store = False
         self.store = store
         self.limits = {**DEFAULT_LIMITS, **(limits or {})}
@@ -123,8 +128,9 @@ class JobRunner:
         """How many ``kind`` jobs may run at once (at least 1)."""
         return max(1, self.limits.get(kind, self.default_limit))
 
-    def submit(self, kind: str, target: str, title: str, operation: Operation, *,
-               profile: str = "") -> JobRecord:
+    def submit(
+        self, kind: str, target: str, title: str, operation: Operation, *, profile: str = ""
+    ) -> JobRecord:
         """Queue ``operation`` (``async def op(reporter) -> JobOutcome``) as a new job and
         return its record (``queued``; it starts as soon as a ``kind`` slot is free). If a
         job of the same ``kind`` and ``target`` is queued or running, return that one
@@ -138,8 +144,14 @@ class JobRunner:
             return existing
         now = time.time()
         record = JobRecord(
-            id=secrets.token_hex(6), kind=kind, target=target, title=title, profile=profile,
-            state=JobState.QUEUED, created_at=now, updated_at=now,
+            id=secrets.token_hex(6),
+            kind=kind,
+            target=target,
+            title=title,
+            profile=profile,
+            state=JobState.QUEUED,
+            created_at=now,
+            updated_at=now,
         )
         job = _Job(record, operation, log=deque(maxlen=self.store.log_cap))
         self._jobs[record.id] = job
@@ -177,8 +189,9 @@ class JobRunner:
                 job.task.cancel()
         return True
 
-    def subscribe(self, on_change: ChangeCallback | None = None,
-                  on_log: LogCallback | None = None) -> Callable[[], None]:
+    def subscribe(
+        self, on_change: ChangeCallback | None = None, on_log: LogCallback | None = None
+    ) -> Callable[[], None]:
         """Call ``on_change(record)`` on every change of any job (submitted, started,
         progress, finished) and ``on_log(job_id, line)`` for every log line, on the loop
         thread. Callbacks must be quick; their exceptions are logged and ignored. Returns
@@ -214,8 +227,9 @@ class JobRunner:
 
     def jobs(self) -> list[JobRecord]:
         """The jobs submitted to this runner, newest first."""
-        return sorted((j.record for j in self._jobs.values()),
-                      key=lambda r: r.created_at, reverse=True)
+        return sorted(
+            (j.record for j in self._jobs.values()), key=lambda r: r.created_at, reverse=True
+        )
 
     def history(self, limit: int = 200) -> list[JobRecord]:
         """The ``limit`` newest jobs of the history (this session's with their live
@@ -274,12 +288,9 @@ class JobRunner:
             running[kind] = running.get(kind, 0) + 1
             self._queue.remove(job_id)
             now = time.time()
-            job.record = job.record.evolve(state=JobState.RUNNING, started_at=now,
-                                           updated_at=now)
+            job.record = job.record.evolve(state=JobState.RUNNING, started_at=now, updated_at=now)
             self._changed(job, persist=True)
-            job.task = asyncio.get_running_loop().create_task(
-                self._run(job), name=f"job-{job_id}"
-            )
+            job.task = asyncio.get_running_loop().create_task(self._run(job), name=f"job-{job_id}")
             job.task.add_done_callback(lambda _task, job=job: self._task_done(job))
 
     async def _run(self, job: _Job) -> None:
@@ -293,8 +304,13 @@ class JobRunner:
             self._log(job, f"failed: {message}")
             self._finish(job, JobState.FAILED, error=message)
         except Exception as exc:
-            log.error("job %s (%s %s) failed", job.record.id, job.record.kind,
-                      job.record.target, exc_info=exc)
+            log.error(
+                "job %s (%s %s) failed",
+                job.record.id,
+                job.record.kind,
+                job.record.target,
+                exc_info=exc,
+            )
             for line in traceback.format_exception(exc):
                 self._log(job, line)
             self._finish(job, JobState.FAILED, error=describe(exc))
@@ -303,8 +319,13 @@ class JobRunner:
                 outcome = JobOutcome(summary=str(outcome) if outcome is not None else "")
             if job.cancel_requested:
                 self._log(job, "the operation finished before the cancel took effect")
-            self._finish(job, JobState.SUCCEEDED, summary=outcome.summary,
-                         result=dict(outcome.result), fraction=1.0)
+            self._finish(
+                job,
+                JobState.SUCCEEDED,
+                summary=outcome.summary,
+                result=dict(outcome.result),
+                fraction=1.0,
+            )
         finally:
             if job.record.active:
                 self._finish(job, JobState.FAILED, error="The job stopped unexpectedly.")
@@ -316,10 +337,17 @@ class JobRunner:
 
     def _finish(self, job: _Job, state: JobState, **changes) -> None:
         now = time.time()
-        job.record = job.record.evolve(state=state, finished_at=now, updated_at=now,
-                                       eta_seconds=None, **changes)
-        log.info("job %s %s %s: %s %s", job.record.id, job.record.kind, job.record.target,
-                 state.value, job.record.summary or job.record.error)
+        job.record = job.record.evolve(
+            state=state, finished_at=now, updated_at=now, eta_seconds=None, **changes
+        )
+        log.info(
+            "job %s %s %s: %s %s",
+            job.record.id,
+            job.record.kind,
+            job.record.target,
+            state.value,
+            job.record.summary or job.record.error,
+        )
         self._changed(job, persist=True)
         job.log.clear()
         job.done.set()
@@ -333,8 +361,9 @@ class JobRunner:
             fraction = float(fraction)
             fraction = None if math.isnan(fraction) else min(1.0, max(0.0, fraction))
         eta = job.eta.update(time.monotonic(), fraction)
-        job.record = job.record.evolve(fraction=fraction, stage=stage, detail=detail,
-                                       eta_seconds=eta)
+        job.record = job.record.evolve(
+            fraction=fraction, stage=stage, detail=detail, eta_seconds=eta
+        )
         now = time.monotonic()
         due = stage != job.persisted_stage or now - job.persisted_at >= PERSIST_INTERVAL_S
         self._changed(job, persist=due)

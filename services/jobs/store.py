@@ -45,9 +45,24 @@ _SCHEMA = (
         line TEXT NOT NULL)""",
     "CREATE INDEX job_logs_job ON job_logs (job_id, id)",
 )
-_COLUMNS = ("id", "kind", "target", "title", "profile", "state", "fraction", "stage",
-            "detail", "created_at", "started_at", "finished_at", "updated_at", "summary",
-            "error", "result")
+_COLUMNS = (
+    "id",
+    "kind",
+    "target",
+    "title",
+    "profile",
+    "state",
+    "fraction",
+    "stage",
+    "detail",
+    "created_at",
+    "started_at",
+    "finished_at",
+    "updated_at",
+    "summary",
+    "error",
+    "result",
+)
 
 
 class JobStoreError(Exception):
@@ -127,8 +142,11 @@ class JobStore:
             if pid_alive(owner_pid):
                 continue
             record = _record(values).evolve(
-                state=JobState.INTERRUPTED, error=INTERRUPTED_MESSAGE, eta_seconds=None,
-                finished_at=now, updated_at=now,
+                state=JobState.INTERRUPTED,
+                error=INTERRUPTED_MESSAGE,
+                eta_seconds=None,
+                finished_at=now,
+                updated_at=now,
             )
             self._upsert(record, owner_pid)
             recovered.append(record)
@@ -141,10 +159,23 @@ class JobStore:
 
     def _upsert(self, record: JobRecord, owner_pid: int) -> None:
         values = (
-            record.id, record.kind, record.target, record.title, record.profile,
-            record.state.value, record.fraction, record.stage, record.detail,
-            record.created_at, record.started_at, record.finished_at, record.updated_at,
-            record.summary, record.error, json.dumps(record.result, default=str), owner_pid,
+            record.id,
+            record.kind,
+            record.target,
+            record.title,
+            record.profile,
+            record.state.value,
+            record.fraction,
+            record.stage,
+            record.detail,
+            record.created_at,
+            record.started_at,
+            record.finished_at,
+            record.updated_at,
+            record.summary,
+            record.error,
+            json.dumps(record.result, default=str),
+            owner_pid,
         )
         self._require_db().execute(
             f"INSERT OR REPLACE INTO jobs ({','.join(_COLUMNS)}, owner_pid) "
@@ -170,19 +201,27 @@ class JobStore:
                 )
 
     def _select(self, where: str, params: Iterable[Any], limit: int) -> list[JobRecord]:
-        rows = self._require_db().execute(
-            f"SELECT {','.join(_COLUMNS)} FROM jobs {where} "
-            "ORDER BY created_at DESC, rowid DESC LIMIT ?",
-            [*params, limit],
-        ).fetchall()
+        rows = (
+            self._require_db()
+            .execute(
+                f"SELECT {','.join(_COLUMNS)} FROM jobs {where} "
+                "ORDER BY created_at DESC, rowid DESC LIMIT ?",
+                [*params, limit],
+            )
+            .fetchall()
+        )
         return [_record(row) for row in rows]
 
     def _log_lines(self, job_id: str, limit: int) -> list[str]:
         self._flush_logs()
-        rows = self._require_db().execute(
-            "SELECT line FROM job_logs WHERE job_id = ? ORDER BY id DESC LIMIT ?",
-            (job_id, limit),
-        ).fetchall()
+        rows = (
+            self._require_db()
+            .execute(
+                "SELECT line FROM job_logs WHERE job_id = ? ORDER BY id DESC LIMIT ?",
+                (job_id, limit),
+            )
+            .fetchall()
+        )
         return [row[0] for row in reversed(rows)]
 
     def _close(self) -> None:
@@ -208,8 +247,9 @@ class JobStore:
             self._log_flush_queued = True
         self._submit(self._flush_logs)
 
-    def history(self, limit: int = 200, states: Iterable[JobState] | None = None
-                ) -> list[JobRecord]:
+    def history(
+        self, limit: int = 200, states: Iterable[JobState] | None = None
+    ) -> list[JobRecord]:
         """The ``limit`` most recently created jobs, newest first, optionally only those in
         ``states``. Blocks until the writes queued before it are done."""
         if states is None:

@@ -137,8 +137,7 @@ async def probe_rendition(
     carries ffprobe's last words), ``BadConfig`` when ffprobe is not installed,
     ``ToolTimeout`` (a ``ServiceError``) when ``timeout_s`` runs out.
     """
-    argv = [ffprobe_exe(), "-v", "error", "-print_format", "json",
-            "-show_entries", _STREAM_ENTRIES]  # fmt: skip
+    argv = [ffprobe_exe(), "-v", "error", "-print_format", "json", "-show_entries", _STREAM_ENTRIES]
     if packets:
         argv += ["-show_entries", _PACKET_ENTRIES]
     result = await run_tool([*argv, url], hide=hide, timeout_s=timeout_s)

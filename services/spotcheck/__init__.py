@@ -1,4 +1,4 @@
-"""Spot-check jobs (issue 4, DESIGN.md §4): integrity, fidelity, quality and structure of
+"""Spot-check jobs (issue 4, docs/architecture.md §4): integrity, fidelity, quality and structure of
 a backfilled game, per rung, with a report kept with the job. No Qt.
 
 Entry point: ``GameSpotcheck`` (a job operation). Modules: ``inspection`` (step 1: the

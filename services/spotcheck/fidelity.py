@@ -22,10 +22,23 @@ async def packet_hashes(url: str, *, hide: str = "") -> tuple[list[tuple[int, st
     """``[(size, md5)]`` of every video packet at ``url`` (``-f framemd5``, ``-c copy``) and
     ffmpeg's last warning ("" when it exited 0)."""
     argv = [
-        ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error",
-        "-rw_timeout", "20000000", "-i", url,
-        "-map", "0:v:0", "-c", "copy", "-f", "framemd5", "-",
-    ]  # fmt: skip
+        ffmpeg_exe(),
+        "-hide_banner",
+        "-nostdin",
+        "-loglevel",
+        "error",
+        "-rw_timeout",
+        "20000000",
+        "-i",
+        url,
+        "-map",
+        "0:v:0",
+        "-c",
+        "copy",
+        "-f",
+        "framemd5",
+        "-",
+    ]
     result = await run_tool(argv, hide=hide)
     packets: list[tuple[int, str]] = []
     for line in result.stdout.decode(errors="replace").splitlines():

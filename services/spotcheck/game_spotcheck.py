@@ -1,4 +1,4 @@
-"""One game's spot-check as a job operation (issue 4, DESIGN.md §4): may this game's
+"""One game's spot-check as a job operation (issue 4, docs/architecture.md §4): may this game's
 ladder replace v1 for viewers? Read-only: nothing in the store is written.
 
 Steps (progress stages in brackets):
@@ -136,8 +136,9 @@ class GameSpotcheck:
             raise NotFound(f"No game {keys.game_id!r}: {keys.master} does not exist.") from None
         listing = {o.key: o.size for o in (await self.storage.list_all(keys.prefix)).objects}
         self._listing = listing
-        seen = await inspect_game(self.storage, keys, master_body.data, listing,
-                                  source_prefix=self.source_prefix)  # fmt: skip
+        seen = await inspect_game(
+            self.storage, keys, master_body.data, listing, source_prefix=self.source_prefix
+        )
         ledger = seen.ledger
         if ledger is None:
             return self._game([check("integrity.ledger", [seen.problem])], [], None, started)
@@ -145,22 +146,35 @@ class GameSpotcheck:
         source_key = seen.source_key
         v1_key = keys.anchor if seen.anchor is not None else None
         reference_key = source_key or v1_key
-        game_checks.append(await self._measure(rungs, reference_key, source_key, v1_key,
-                                               ledger, reporter))  # fmt: skip
+        game_checks.append(
+            await self._measure(rungs, reference_key, source_key, v1_key, ledger, reporter)
+        )
         reference = self._reference
         reports = [self._rung_report(r, rungs, reference) for r in rungs]
         ref = None
         if reference is not None and reference_key is not None:
             ref = Reference(
-                "source" if source_key else "v1", reference_key, reference.width,
-                reference.height, reference.frames, reference.duration, reference.measured_fps,
-            )  # fmt: skip
+                "source" if source_key else "v1",
+                reference_key,
+                reference.width,
+                reference.height,
+                reference.frames,
+                reference.duration,
+                reference.measured_fps,
+            )
         return self._game(game_checks, reports, ref, started)
 
-    def _game(self, checks: list[Check], rungs: list[RungReport], ref: Reference | None,
-              started: float) -> GameReport:
-        return GameReport(self.keys.game_id, tuple(checks), tuple(rungs), ref,
-                          self.ladder.label, time.monotonic() - started)
+    def _game(
+        self, checks: list[Check], rungs: list[RungReport], ref: Reference | None, started: float
+    ) -> GameReport:
+        return GameReport(
+            self.keys.game_id,
+            tuple(checks),
+            tuple(rungs),
+            ref,
+            self.ladder.label,
+            time.monotonic() - started,
+        )
 
     async def _measure(
         self,
@@ -182,10 +196,11 @@ class GameSpotcheck:
         def show() -> None:
             done = min(expected["done"] / max(expected["frames"], 1), 1.0)
             reporter.progress(
-                0.05 + 0.9 * done, "measure",
+                0.05 + 0.9 * done,
+                "measure",
                 f"{expected['done']} of {expected['frames']} frames measured, "
                 f"{hasher.bytes_hashed / 1e6:.1f} of {total / 1e6:.1f} MB hashed",
-            )  # fmt: skip
+            )
 
         async def objects(rung: RungState) -> None:
             rung.checks.append(await integrity.check_objects(hasher, rung.row, self.keys.prefix))
@@ -195,8 +210,12 @@ class GameSpotcheck:
             if rung.playlist is None or rung.missing:
                 return
             try:
-                rung.probe = await probe_rendition(self.url_for(rung.row.playlist), packets=True,
-                                                   hide=self.hide, name=rung.row.playlist)
+                rung.probe = await probe_rendition(
+                    self.url_for(rung.row.playlist),
+                    packets=True,
+                    hide=self.hide,
+                    name=rung.row.playlist,
+                )
             except MediaError as exc:
                 rung.probe_problem = str(exc)
 
@@ -204,8 +223,9 @@ class GameSpotcheck:
             if reference_key is None:
                 return
             try:
-                self._reference = await probe_rendition(self.url_for(reference_key), packets=True,
-                                                        hide=self.hide, name=reference_key)
+                self._reference = await probe_rendition(
+                    self.url_for(reference_key), packets=True, hide=self.hide, name=reference_key
+                )
             except MediaError as exc:
                 self._reference_problem = str(exc)
                 return
@@ -218,8 +238,9 @@ class GameSpotcheck:
         fidelity = check_fidelity(
             self.url_for(v1_key) if v1_key else None,
             self.url_for(source_key) if source_key else None,
-            source_key, hide=self.hide,
-        )  # fmt: skip
+            source_key,
+            hide=self.hide,
+        )
         tasks = [asyncio.ensure_future(c) for c in (*work, fidelity)]
         try:
             await asyncio.gather(*tasks)
@@ -231,8 +252,9 @@ class GameSpotcheck:
         self._place_series(rungs)
         return tasks[-1].result()
 
-    async def _metrics(self, rungs: list[RungState], reference_key: str, expected: dict,
-                       show: Callable[[], None]) -> None:
+    async def _metrics(
+        self, rungs: list[RungState], reference_key: str, expected: dict, show: Callable[[], None]
+    ) -> None:
         """Run the one-decode metrics command over every measurable rung."""
         reference = self._reference
         assert reference is not None
@@ -248,10 +270,14 @@ class GameSpotcheck:
         try:
             files = metric_files(folder, [r.row.rung for r in chosen])
             argv = metrics_command(
-                ffmpeg_exe(), self.url_for(reference_key),
-                [self.url_for(r.row.playlist) for r in chosen], files,
-                reference.width, reference.height, vmaf_threads=self.vmaf_threads,
-            )  # fmt: skip
+                ffmpeg_exe(),
+                self.url_for(reference_key),
+                [self.url_for(r.row.playlist) for r in chosen],
+                files,
+                reference.width,
+                reference.height,
+                vmaf_threads=self.vmaf_threads,
+            )
 
             def on_frames(frames: int) -> None:
                 expected["done"] = frames
@@ -288,8 +314,9 @@ class GameSpotcheck:
         match = next((p for p in planned if p.rung.name == rung), None)
         return None if match is None else (match.width, match.height)
 
-    def _rung_report(self, rung: RungState, rungs: list[RungState],
-                     reference: RenditionProbe | None) -> RungReport:
+    def _rung_report(
+        self, rung: RungState, rungs: list[RungState], reference: RenditionProbe | None
+    ) -> RungReport:
         row, prefix = rung.row, self.keys.prefix
         checks = list(rung.checks)
         recorded = [o.key for o in row.objects]
@@ -299,10 +326,15 @@ class GameSpotcheck:
             why = "the rung playlist is unreadable"
             checks += [skipped(n, why) for n in _PLAYLIST_CHECKS]
         else:
-            checks.append(integrity.check_playlist_uris(row.playlist, rung.playlist,
-                                                        self._listing, recorded, prefix))
-            checks += [check("structure.playlist", []),
-                       structure.check_target_duration(rung.playlist)]
+            checks.append(
+                integrity.check_playlist_uris(
+                    row.playlist, rung.playlist, self._listing, recorded, prefix
+                )
+            )
+            checks += [
+                check("structure.playlist", []),
+                structure.check_target_duration(rung.playlist),
+            ]
             checks += self._stream_checks(rung, rungs, reference, measures)
         checks += self._quality_checks(rung, reference, measures)
         pooled = quality.pooled_series(rung.series) if rung.series is not None else {}
@@ -310,26 +342,31 @@ class GameSpotcheck:
         checks.sort(key=lambda c: order.get(c.name, len(order)))
         return RungReport(row.rung, tuple(checks), pooled, measures, rung.series)
 
-    def _stream_checks(self, rung: RungState, rungs: list[RungState],
-                       reference: RenditionProbe | None,
-                       measures: dict[str, object]) -> list[Check]:
+    def _stream_checks(
+        self,
+        rung: RungState,
+        rungs: list[RungState],
+        reference: RenditionProbe | None,
+        measures: dict[str, object],
+    ) -> list[Check]:
         assert rung.playlist is not None
         baseline = next(r for r in rungs if r.playlist is not None)
         out: list[Check] = []
         probe = rung.probe
         frame_s = (probe or reference).frame_duration if (probe or reference) else 1 / 24
         assert baseline.playlist is not None
-        out.append(structure.check_alignment(rung.playlist, baseline.playlist,
-                                             baseline.row.rung, frame_s))
+        out.append(
+            structure.check_alignment(rung.playlist, baseline.playlist, baseline.row.rung, frame_s)
+        )
         if rung.variant is None:
             why = "the rung is not listed in master.m3u8"
             out += [skipped("structure.bandwidth", why), skipped("structure.codecs", why)]
         else:
             recorded = {o.key: o.size for o in rung.row.objects}
-            keys = {s.uri: resolve_key(rung.row.playlist, s.uri) or ""
-                    for s in rung.playlist.segments}
-            sizes = {uri: self._listing.get(key, recorded.get(key, 0))
-                     for uri, key in keys.items()}
+            keys = {
+                s.uri: resolve_key(rung.row.playlist, s.uri) or "" for s in rung.playlist.segments
+            }
+            sizes = {uri: self._listing.get(key, recorded.get(key, 0)) for uri, key in keys.items()}
             bandwidth, measured = structure.check_bandwidth(rung.playlist, rung.variant, sizes)
             measures.update(measured)
             out.append(bandwidth)
@@ -348,13 +385,18 @@ class GameSpotcheck:
         out.append(structure.check_keyframes(rung.playlist, probe))
         if rung.variant is not None:
             out.append(structure.check_codecs(rung.variant, rung.init, probe))
-        out.append(structure.check_resolution(
-            probe, self._planned_size(rung.row.rung, reference),
-            rung.variant.resolution if rung.variant else None))  # fmt: skip
+        out.append(
+            structure.check_resolution(
+                probe,
+                self._planned_size(rung.row.rung, reference),
+                rung.variant.resolution if rung.variant else None,
+            )
+        )
         return out
 
-    def _quality_checks(self, rung: RungState, reference: RenditionProbe | None,
-                        measures: dict[str, object]) -> list[Check]:
+    def _quality_checks(
+        self, rung: RungState, reference: RenditionProbe | None, measures: dict[str, object]
+    ) -> list[Check]:
         names = ("quality.metrics", "quality.frames", "quality.duration", "quality.av_offset")
         if reference is None:
             return [check(n, [self._reference_problem]) for n in names]
@@ -364,8 +406,12 @@ class GameSpotcheck:
             verdict = skipped if rung.missing else (lambda n, why: check(n, [why]))
             out.append(verdict("quality.metrics", rung.metrics_problem))
         elif ladder_rung is None:
-            out.append(check("quality.metrics", [f"{rung.row.rung} is not a rung of "
-                                                 f"{self.ladder.label}: no thresholds"]))
+            out.append(
+                check(
+                    "quality.metrics",
+                    [f"{rung.row.rung} is not a rung of {self.ladder.label}: no thresholds"],
+                )
+            )
         elif rung.series is not None:
             out.append(quality.check_metrics(quality.pooled_series(rung.series), ladder_rung))
         if rung.missing:
@@ -375,20 +421,36 @@ class GameSpotcheck:
             why = f"the rung cannot be probed: {rung.probe_problem or rung.playlist_problem}"
             return out + [check(n, [why]) for n in names[1:]]
         measures.update(quality.timing_measures(rung.probe, reference))
-        return out + [quality.check_frames(rung.probe, reference),
-                      quality.check_duration(rung.probe, reference),
-                      quality.check_av_offset(rung.probe, reference)]
+        return out + [
+            quality.check_frames(rung.probe, reference),
+            quality.check_duration(rung.probe, reference),
+            quality.check_av_offset(rung.probe, reference),
+        ]
 
 
 _PLAYLIST_CHECKS = (
-    "integrity.playlist_uris", "structure.target_duration", "structure.keyframes",
-    "structure.alignment", "structure.bandwidth", "structure.codecs", "structure.resolution",
-)  # fmt: skip
+    "integrity.playlist_uris",
+    "structure.target_duration",
+    "structure.keyframes",
+    "structure.alignment",
+    "structure.bandwidth",
+    "structure.codecs",
+    "structure.resolution",
+)
 
 CHECK_ORDER = (
-    "integrity.objects", "integrity.playlist_uris", "structure.playlist",
-    "structure.target_duration", "structure.keyframes", "structure.alignment",
-    "structure.bandwidth", "structure.codecs", "structure.resolution", "quality.metrics",
-    "quality.frames", "quality.duration", "quality.av_offset",
-)  # fmt: skip
+    "integrity.objects",
+    "integrity.playlist_uris",
+    "structure.playlist",
+    "structure.target_duration",
+    "structure.keyframes",
+    "structure.alignment",
+    "structure.bandwidth",
+    "structure.codecs",
+    "structure.resolution",
+    "quality.metrics",
+    "quality.frames",
+    "quality.duration",
+    "quality.av_offset",
+)
 """The order of a rung's checks in reports (the report schema lists the same names)."""

@@ -1,4 +1,4 @@
-"""Step 1 of a spot-check [inspect] (DESIGN.md §1.1 and §4): what the store says of a
+"""Step 1 of a spot-check [inspect] (docs/contracts.md §1.1 and §4): what the store says of a
 backfilled game before anything is measured. Reads only; at most one GET per playlist, the
 ledger, the anchor and each rung's init segment, plus one LIST for a ``source_prefix``.
 

@@ -1,4 +1,4 @@
-"""Integrity checks (issue 4, DESIGN.md §4): what is stored is what the ledger recorded.
+"""Integrity checks (issue 4, docs/architecture.md §4): what is stored is what the ledger recorded.
 
 - ``integrity.objects`` (per rung): every object of the rung's ledger row exists with the
   recorded size and SHA-256, hashed from the stored bytes (``StoreHasher``: streamed, not

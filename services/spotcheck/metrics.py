@@ -6,7 +6,7 @@ through the playback gateway. The reference is decoded once and ``split`` to one
 chain per rung; each rung is scaled to the reference size (bicubic, the usual VMAF setup)
 and split three ways, to ``libvmaf`` (model vmaf_v0.6.1, ``n_threads``), ``psnr`` and
 ``ssim``. Both sides go through ``setpts=PTS-STARTPTS``: frames are paired on presentation
-time from a common origin (PLATFORM.md: frame-accurate comparison needs PTS alignment), so
+time from a common origin (docs/platform.md: frame-accurate comparison needs PTS alignment), so
 a dropped frame does not shift every later pair. The rung is each filter's first ("main")
 input: one value per rung frame, in presentation order. Per-frame values are written to
 files in a private temporary folder (JSON for VMAF, ffmpeg's stats lines for PSNR/SSIM).
@@ -93,8 +93,16 @@ def metrics_command(
         graph.append(f"[dis{i}s][ref{i}s]ssim=stats_file={out.ssim}[out{i}s]")
         for m in "vps":
             outputs += ["-map", f"[out{i}{m}]", "-f", "null", "-"]
-    argv = [exe, "-hide_banner", "-nostdin", "-loglevel", "warning", "-nostats",
-            "-progress", "pipe:1"]  # fmt: skip
+    argv = [
+        exe,
+        "-hide_banner",
+        "-nostdin",
+        "-loglevel",
+        "warning",
+        "-nostats",
+        "-progress",
+        "pipe:1",
+    ]
     for url in (reference_url, *rung_urls):
         argv += ["-rw_timeout", "20000000", "-i", url]
     return argv + ["-filter_complex", ";".join(graph), *outputs]

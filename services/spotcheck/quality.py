@@ -1,4 +1,4 @@
-"""Quality checks of one rung against the reference (issue 4, DESIGN.md §4).
+"""Quality checks of one rung against the reference (issue 4, docs/architecture.md §4).
 
 - ``quality.metrics``: pooled mean PSNR (dB), SSIM and VMAF at least the rung's
   ``min_psnr_db``/``min_ssim``/``min_vmaf`` from the ladder file;
@@ -56,7 +56,9 @@ def on_reference_frames(
             index = j
         if 0 <= index < size and math.isnan(vmaf[index]):
             psnr[index], ssim[index], vmaf[index] = (
-                metrics.psnr_db[j], metrics.ssim[j], metrics.vmaf[j]
+                metrics.psnr_db[j],
+                metrics.ssim[j],
+                metrics.vmaf[j],
             )
     return FrameSeries(tuple(ref_times), tuple(psnr), tuple(ssim), tuple(vmaf))
 
@@ -104,8 +106,10 @@ def check_frames(rung: RenditionProbe, reference: RenditionProbe) -> Check:
     what = "dropped" if delta < 0 else "extra"
     return check(
         "quality.frames",
-        [f"{rung.frames} frames, the reference has {reference.frames} "
-         f"({abs(delta)} {what} frames)"],
+        [
+            f"{rung.frames} frames, the reference has {reference.frames} "
+            f"({abs(delta)} {what} frames)"
+        ],
     )
 
 
@@ -116,8 +120,10 @@ def check_duration(rung: RenditionProbe, reference: RenditionProbe) -> Check:
         return check("quality.duration", [])
     return check(
         "quality.duration",
-        [f"video lasts {rung.duration:.3f} s, the reference {reference.duration:.3f} s "
-         f"({delta:+.3f} s, limit ±{limit:.3f} s)"],
+        [
+            f"video lasts {rung.duration:.3f} s, the reference {reference.duration:.3f} s "
+            f"({delta:+.3f} s, limit ±{limit:.3f} s)"
+        ],
     )
 
 
@@ -132,9 +138,11 @@ def check_av_offset(rung: RenditionProbe, reference: RenditionProbe) -> Check:
         return check("quality.av_offset", [])
     return check(
         "quality.av_offset",
-        [f"A/V offset {1000 * rung.av_offset:+.0f} ms, the reference "
-         f"{1000 * reference.av_offset:+.0f} ms ({1000 * delta:+.0f} ms, limit "
-         f"±{1000 * AV_OFFSET_TOLERANCE_S:.0f} ms)"],
+        [
+            f"A/V offset {1000 * rung.av_offset:+.0f} ms, the reference "
+            f"{1000 * reference.av_offset:+.0f} ms ({1000 * delta:+.0f} ms, limit "
+            f"±{1000 * AV_OFFSET_TOLERANCE_S:.0f} ms)"
+        ],
     )
 
 

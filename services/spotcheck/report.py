@@ -69,8 +69,12 @@ CSV_HEADER = ("game_id", "rung", "frame", "pts_s", "psnr_db", "ssim", "vmaf")
 
 
 def _check_json(c: Check) -> dict[str, Any]:
-    return {"name": c.name, "category": c.category, "verdict": c.verdict.value,
-            "reasons": list(c.reasons)}
+    return {
+        "name": c.name,
+        "category": c.category,
+        "verdict": c.verdict.value,
+        "reasons": list(c.reasons),
+    }
 
 
 def _rung_json(r: RungReport) -> dict[str, Any]:
@@ -79,8 +83,12 @@ def _rung_json(r: RungReport) -> dict[str, Any]:
         "verdict": r.verdict.value,
         "checks": [_check_json(c) for c in r.checks],
         "metrics": {
-            name: {"mean": round(p.mean, 4), "min": round(p.min, 4), "p5": round(p.p5, 4),
-                   "frames": p.frames}
+            name: {
+                "mean": round(p.mean, 4),
+                "min": round(p.min, 4),
+                "p5": round(p.p5, 4),
+                "frames": p.frames,
+            }
             for name, p in r.pooled.items()
         },
         "measures": dict(r.measures),
@@ -94,9 +102,15 @@ def game_json(game: GameReport) -> dict[str, Any]:
         "verdict": game.verdict.value,
         "ladder": game.ladder,
         "wall_seconds": round(game.wall_seconds, 2),
-        "reference": None if ref is None else {
-            "kind": ref.kind, "key": ref.key, "width": ref.width, "height": ref.height,
-            "frames": ref.frames, "duration_s": round(ref.duration_s, 4),
+        "reference": None
+        if ref is None
+        else {
+            "kind": ref.kind,
+            "key": ref.key,
+            "width": ref.width,
+            "height": ref.height,
+            "frames": ref.frames,
+            "duration_s": round(ref.duration_s, 4),
             "fps": round(ref.fps, 3),
         },
         "checks": [_check_json(c) for c in game.checks],
@@ -135,9 +149,17 @@ def write_report(folder: Path, job_id: str, created_at: str, games: list[GameRep
                 if series is None:
                     continue
                 for index, pts in enumerate(series.pts):
-                    writer.writerow((game.game_id, rung.rung, index, f"{pts:.6f}",
-                                     _cell(series.psnr_db[index]), _cell(series.ssim[index]),
-                                     _cell(series.vmaf[index])))  # fmt: skip
+                    writer.writerow(
+                        (
+                            game.game_id,
+                            rung.rung,
+                            index,
+                            f"{pts:.6f}",
+                            _cell(series.psnr_db[index]),
+                            _cell(series.ssim[index]),
+                            _cell(series.vmaf[index]),
+                        )
+                    )
     path = folder / REPORT_NAME
     document = report_document(job_id, created_at, games)
     path.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
@@ -179,23 +201,37 @@ def read_report(path: Path) -> list[GameReport]:
                 RungReport(
                     rung=str(r["rung"]),
                     checks=tuple(_check_from(c) for c in r["checks"]),
-                    pooled={k: Pooled(float(v["mean"]), float(v["min"]), float(v["p5"]),
-                                      int(v["frames"])) for k, v in r["metrics"].items()},
+                    pooled={
+                        k: Pooled(
+                            float(v["mean"]), float(v["min"]), float(v["p5"]), int(v["frames"])
+                        )
+                        for k, v in r["metrics"].items()
+                    },
                     measures=dict(r.get("measures", {})),
                     frames=frames.get((game["game_id"], r["rung"])),
                 )
                 for r in game["rungs"]
             )
-            games.append(GameReport(
-                game_id=str(game["game_id"]),
-                checks=tuple(_check_from(c) for c in game["checks"]),
-                rungs=rungs,
-                reference=None if ref is None else Reference(
-                    str(ref["kind"]), str(ref["key"]), int(ref["width"]), int(ref["height"]),
-                    int(ref["frames"]), float(ref["duration_s"]), float(ref["fps"])),
-                ladder=str(game.get("ladder", "")),
-                wall_seconds=float(game.get("wall_seconds", 0.0)),
-            ))  # fmt: skip
+            games.append(
+                GameReport(
+                    game_id=str(game["game_id"]),
+                    checks=tuple(_check_from(c) for c in game["checks"]),
+                    rungs=rungs,
+                    reference=None
+                    if ref is None
+                    else Reference(
+                        str(ref["kind"]),
+                        str(ref["key"]),
+                        int(ref["width"]),
+                        int(ref["height"]),
+                        int(ref["frames"]),
+                        float(ref["duration_s"]),
+                        float(ref["fps"]),
+                    ),
+                    ladder=str(game.get("ladder", "")),
+                    wall_seconds=float(game.get("wall_seconds", 0.0)),
+                )
+            )
         return games
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
         raise MediaError(f"{path} is not a readable spot-check report ({exc}).") from exc

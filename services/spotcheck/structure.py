@@ -53,8 +53,9 @@ def check_keyframes(playlist: MediaPlaylist, probe: RenditionProbe) -> Check:
     keyframes = probe.keyframe_times()
     reasons: list[str] = []
     for segment in playlist.segments:
-        nearest = min(probe.packets, key=lambda p: abs(p.pts - origin - segment.start),
-                      default=None)
+        nearest = min(
+            probe.packets, key=lambda p: abs(p.pts - origin - segment.start), default=None
+        )
         if nearest is None or abs(nearest.pts - origin - segment.start) > tolerance:
             reasons.append(f"{segment.uri}: no frame at its start ({segment.start:.3f} s)")
         elif not nearest.key:
@@ -76,9 +77,7 @@ def check_alignment(
         reasons.append(f"{len(mine)} segments, {len(theirs)} on {baseline_rung}")
     for index, (a, b) in enumerate(zip(mine, theirs, strict=False)):
         if abs(a - b) > tolerance:
-            reasons.append(
-                f"segment {index} starts at {a:.3f} s, at {b:.3f} s on {baseline_rung}"
-            )
+            reasons.append(f"segment {index} starts at {a:.3f} s, at {b:.3f} s on {baseline_rung}")
     return check("structure.alignment", reasons)
 
 
@@ -120,8 +119,10 @@ def check_codecs(variant: Variant, init: bytes | None, probe: RenditionProbe) ->
         return check("structure.codecs", [str(exc)])
     declared = {c.strip() for c in variant.codecs.split(",") if c.strip()}
     if declared != set(measured.split(",")):
-        return check("structure.codecs", [f'declared CODECS "{variant.codecs}", the streams '
-                                          f'are "{measured}"'])
+        return check(
+            "structure.codecs",
+            [f'declared CODECS "{variant.codecs}", the streams are "{measured}"'],
+        )
     return check("structure.codecs", [])
 
 

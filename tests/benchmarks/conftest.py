@@ -12,7 +12,7 @@ not the console (measured in P2: 1.1-1.4 s stalls and 9-11 probes/s in process, 
 0.5-0.7 s and 16-19 probes/s out of process). ``BENCH_S3=inprocess`` uses an in-process
 server anyway, for comparison.
 
-Bucket layout (DESIGN.md §1.1): ``games/g00000/`` .. ``games/g09998/`` hold a tiny v1 media
+Bucket layout (docs/contracts.md §1.1): ``games/g00000/`` .. ``games/g09998/`` hold a tiny v1 media
 playlist only (``master.m3u8``; its init/segment objects are not stored, so those games
 probe as *broken* "v1 object missing": the probe does the same LIST + GET as for a
 complete game); every 250th game also has a ``meta.json``. ``games/g09999/`` is a real,
@@ -65,7 +65,7 @@ REAL_META = {
 # A tiny valid v1 media playlist (fMP4, one 4 s segment), as the v1 remux writes them.
 TINY_MASTER = (
     b"#EXTM3U\n#EXT-X-VERSION:7\n#EXT-X-TARGETDURATION:4\n#EXT-X-MEDIA-SEQUENCE:0\n"
-    b"#EXT-X-PLAYLIST-TYPE:VOD\n#EXT-X-MAP:URI=\"init.mp4\"\n"
+    b'#EXT-X-PLAYLIST-TYPE:VOD\n#EXT-X-MAP:URI="init.mp4"\n'
     b"#EXTINF:4.000000,\nseg_00000.m4s\n#EXT-X-ENDLIST\n"
 )
 
@@ -142,9 +142,7 @@ def _meta_for(index: int) -> dict[str, str]:
 @pytest.fixture(scope="session")
 def catalog_bucket(moto_endpoint, v1_hls_dir) -> BenchCatalog:
     """A bucket with 10,000 games on the session moto server (seeded once per session)."""
-    config = StorageConfig(
-        moto_endpoint, f"bench-{uuid.uuid4().hex[:10]}", "bench", "bench-secret"
-    )
+    config = StorageConfig(moto_endpoint, f"bench-{uuid.uuid4().hex[:10]}", "bench", "bench-secret")
     client = boto3.client(
         "s3",
         endpoint_url=config.endpoint_url,

@@ -1,4 +1,5 @@
-"""P1 (DESIGN.md §5, Catalog): listing 10,000 games costs no more than the bare pagination.
+"""P1 (docs/architecture.md §5, Catalog): listing 10,000 games costs no more than the bare
+pagination.
 
 Catalog path: ``CatalogService.iter_game_pages`` (async, boto3 in the storage executor),
 consumed by ``asyncio.run``. Baseline: a bare synchronous loop of
@@ -88,9 +89,7 @@ def test_p1_listing_10000_games(benchmark, catalog_bucket):
         catalog_round()
         bare_times.clear()
         catalog_runs.clear()
-        count = benchmark.pedantic(
-            catalog_round, setup=baseline_round, rounds=ROUNDS, iterations=1
-        )
+        count = benchmark.pedantic(catalog_round, setup=baseline_round, rounds=ROUNDS, iterations=1)
     finally:
         storage.close()
 

@@ -1,4 +1,4 @@
-"""P2 (DESIGN.md §5, Responsiveness): the GUI thread never blocks while the console lists
+"""P2 (docs/architecture.md §5, Responsiveness): the GUI thread never blocks while the console lists
 10,000 games, probes their states in the background and plays a game.
 
 The real console (``build_console`` on a profile for the 10,000-game bucket, qasync loop,
@@ -90,9 +90,7 @@ class CallStats:
 class Timings:
     """Per-call timings of slots and asyncio callbacks on the GUI thread."""
 
-    calls: dict[str, CallStats] = field(
-        default_factory=lambda: collections.defaultdict(CallStats)
-    )
+    calls: dict[str, CallStats] = field(default_factory=lambda: collections.defaultdict(CallStats))
     slow: list[tuple[float, float, str]] = field(default_factory=list)  # (at, s, what)
     active: bool = False
 
@@ -172,9 +170,7 @@ class GcPauses:
         seconds = time.perf_counter() - begun[0]
         if seconds * 1000 >= 2:
             where = threading.current_thread().name
-            self.pauses.append(
-                (begun[0], seconds, f"gc generation {begun[1]} in thread {where!r}")
-            )
+            self.pauses.append((begun[0], seconds, f"gc generation {begun[1]} in thread {where!r}"))
 
 
 def _cpu_note(cpu_started: float) -> str:
@@ -457,22 +453,30 @@ def test_p2_event_loop_lag_while_listing_probing_playing(benchmark, console_10k,
     lines.append("[P2]   GUI-thread calls (by worst duration):")
     lines += [f"[P2]     {row}" for row in timings.report()]
     if len(probe.ticks) > 1:
-        lines.append(f"[P2]   whole scenario: {probe.where(0, len(probe.ticks) - 1)}; "
-                     f"load average {load[0]:.1f} -> {os.getloadavg()[0]:.1f} "
-                     f"on {os.cpu_count()} CPUs")
+        lines.append(
+            f"[P2]   whole scenario: {probe.where(0, len(probe.ticks) - 1)}; "
+            f"load average {load[0]:.1f} -> {os.getloadavg()[0]:.1f} "
+            f"on {os.cpu_count()} CPUs"
+        )
     lines += _rows(
         f"slowest Qt event deliveries ({events.count} events; >= {SPIKE_MS / 2:.0f} ms shown)",
-        events.slow, marks["start"], 10,
+        events.slow,
+        marks["start"],
+        10,
     )
     lines += _rows(
         f"slowest slot / asyncio calls (>= {SPIKE_MS / 2:.0f} ms)",
-        timings.slow, marks["start"], 10,
+        timings.slow,
+        marks["start"],
+        10,
     )
     gc_total = sum(p[1] for p in collections_.pauses)
     lines += _rows(
         f"garbage collections ({len(collections_.pauses)} of >= 2 ms, "
         f"{gc_total * 1000:.0f} ms in all; the longest)",
-        collections_.pauses, marks["start"], 5,
+        collections_.pauses,
+        marks["start"],
+        5,
     )
     lines += _paints(events)
     slow = timings.slow + events.slow + [p for p in collections_.pauses if p[1] >= 0.005]
@@ -528,8 +532,7 @@ def _window_events(events: EventTimes, start: float, end: float) -> list[str]:
             groups[f"{_event_name(kind)} -> {owner}"].append(sec)
     rows = sorted(groups.items(), key=lambda kv: sum(kv[1]), reverse=True)[:3]
     return [
-        f"[P2]       {len(secs):>5} x {what} = {sum(secs) * 1000:.1f} ms"
-        for what, secs in rows
+        f"[P2]       {len(secs):>5} x {what} = {sum(secs) * 1000:.1f} ms" for what, secs in rows
     ]
 
 

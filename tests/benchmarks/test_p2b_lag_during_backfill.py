@@ -1,4 +1,4 @@
-"""P2b (DESIGN.md §5, Responsiveness: "while listing, playing and running jobs"): the GUI
+"""P2b (docs/architecture.md §5, Responsiveness: "while listing, playing and running jobs"): the GUI
 thread's lag while a backfill job runs from the real window and a game plays.
 
 The real console (``build_console`` on a profile for a small bucket holding the demo clip's
@@ -31,8 +31,9 @@ from tests.gui_support import make_profile, run_task
 pytestmark = pytest.mark.timeout(900)
 
 
-def test_p2b_event_loop_lag_while_a_backfill_runs(benchmark, qapp, qloop, qtbot,
-                                                   storage_config, v1_hls_dir):
+def test_p2b_event_loop_lag_while_a_backfill_runs(
+    benchmark, qapp, qloop, qtbot, storage_config, v1_hls_dir
+):
     upload_game(storage_config, "p2b-backfill", v1_hls_dir, meta={"league": "NBA"})
     upload_game(storage_config, "p2b-play", v1_hls_dir, meta={"league": "NBA"})
     make_profile("bench-p2b", storage_config)

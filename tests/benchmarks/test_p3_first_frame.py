@@ -173,7 +173,7 @@ def bare_first_frame(mpv_module, url: str) -> float:
 
 
 def test_p3_click_to_first_frame(benchmark, qapp, qtbot, v1_source):
-    locale.setlocale(locale.LC_NUMERIC, "C")  # QApplication exists; before mpv (PLATFORM.md)
+    locale.setlocale(locale.LC_NUMERIC, "C")  # QApplication exists; before mpv (docs/platform.md)
     import mpv
 
     from player.controller import Player

@@ -108,8 +108,9 @@ def _bare_ladder(gateway, key: str, out: Path) -> float:
     planned, _ = plan_rungs(ladder, video.width, video.height, video.sample_aspect)
     for plan in planned:
         (out / plan.rung.name).mkdir(parents=True, exist_ok=True)
-    argv = ladder_command(ffmpeg_exe(), url, video, ladder, planned,
-                          gop_frames(ladder, video.fps), out)
+    argv = ladder_command(
+        ffmpeg_exe(), url, video, ladder, planned, gop_frames(ladder, video.fps), out
+    )
     started = time.perf_counter()
     subprocess.run(argv, check=True, capture_output=True)
     return time.perf_counter() - started
@@ -136,8 +137,9 @@ def test_p4_backfill_vs_bare_ladder(benchmark, bench_bucket, v1_hls_dir, tmp_pat
     benchmark.pedantic(backfill_round, setup=bare_round, rounds=ROUNDS, iterations=1)
     ratio = statistics.median(full) / statistics.median(bare)
     uploaded = outcomes[-1].result["bytes_uploaded"]
-    benchmark.extra_info.update({"backfill_s": full, "bare_s": bare, "ratio": round(ratio, 3),
-                                 "bytes_uploaded": uploaded})
+    benchmark.extra_info.update(
+        {"backfill_s": full, "bare_s": bare, "ratio": round(ratio, 3), "bytes_uploaded": uploaded}
+    )
     print(
         f"\n[P4] backfill of a 55.1 s 720p v1 game (3 rungs), median of {ROUNDS} rounds\n"
         f"[P4]   backfill (encode + upload {uploaded / 1e6:.1f} MB + verify + publish): "
@@ -156,11 +158,31 @@ def source_1080p(tmp_path_factory) -> Path:
     mezzanine would be (H.264 High, CABAC, B-frames, CRF 16; AAC)."""
     out = tmp_path_factory.mktemp("p5") / "source-1080p.mp4"
     subprocess.run(
-        [ffmpeg_exe(), "-loglevel", "error", "-y", "-t", str(P5_SECONDS), "-i", str(DEMO_CLIP),
-         "-vf", "scale=1920:1080", "-c:v", "libx264", "-preset", "medium", "-profile:v", "high",
-         "-crf", "16", "-c:a", "aac", str(out)],
+        [
+            ffmpeg_exe(),
+            "-loglevel",
+            "error",
+            "-y",
+            "-t",
+            str(P5_SECONDS),
+            "-i",
+            str(DEMO_CLIP),
+            "-vf",
+            "scale=1920:1080",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "medium",
+            "-profile:v",
+            "high",
+            "-crf",
+            "16",
+            "-c:a",
+            "aac",
+            str(out),
+        ],
         check=True,
-    )  # fmt: skip
+    )
     return out
 
 
@@ -171,12 +193,31 @@ def v1_1080p_url(bench_bucket, source_1080p, tmp_path_factory) -> str:
     config, gateway = bench_bucket
     hls = tmp_path_factory.mktemp("p5-v1")
     subprocess.run(
-        [ffmpeg_exe(), "-loglevel", "error", "-y", "-i", str(source_1080p), "-c", "copy",
-         "-f", "hls", "-hls_time", "4", "-hls_playlist_type", "vod",
-         "-hls_segment_type", "fmp4", "-hls_fmp4_init_filename", "init.mp4",
-         "-hls_segment_filename", str(hls / "seg_%05d.m4s"), str(hls / "master.m3u8")],
+        [
+            ffmpeg_exe(),
+            "-loglevel",
+            "error",
+            "-y",
+            "-i",
+            str(source_1080p),
+            "-c",
+            "copy",
+            "-f",
+            "hls",
+            "-hls_time",
+            "4",
+            "-hls_playlist_type",
+            "vod",
+            "-hls_segment_type",
+            "fmp4",
+            "-hls_fmp4_init_filename",
+            "init.mp4",
+            "-hls_segment_filename",
+            str(hls / "seg_%05d.m4s"),
+            str(hls / "master.m3u8"),
+        ],
         check=True,
-    )  # fmt: skip
+    )
     upload_game(config, "p5-1080p", hls)
     return gateway.url_for("games/p5-1080p/master.m3u8")
 
@@ -195,8 +236,9 @@ def _p5_times(source: str, out_root: Path) -> dict[str, float]:
         out = out_root / label
         for plan in plans:
             (out / plan.rung.name).mkdir(parents=True, exist_ok=True)
-        argv = ladder_command(ffmpeg_exe(), source, video, ladder, plans, gop, out,
-                              x264_threads=threads)
+        argv = ladder_command(
+            ffmpeg_exe(), source, video, ladder, plans, gop, out, x264_threads=threads
+        )
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         started = time.perf_counter()
         subprocess.run(argv, check=True, capture_output=True)
@@ -225,9 +267,14 @@ def test_p5_one_decode_ladder_vs_separate_runs(
     speedup = times["separate"] / times["one"]
     free = times["separate_free_threads"] / times["one"]
     work = times["separate_cpu"] / times["one_cpu"]
-    benchmark.extra_info.update({**times, "speedup": round(speedup, 3),
-                                 "speedup_vs_free_threads": round(free, 3),
-                                 "cpu_ratio": round(work, 3)})
+    benchmark.extra_info.update(
+        {
+            **times,
+            "speedup": round(speedup, 3),
+            "speedup_vs_free_threads": round(free, 3),
+            "cpu_ratio": round(work, 3),
+        }
+    )
     print(
         f"\n[P5] 4-rung ladder from a {P5_SECONDS} s 1080p source ({input_kind}); "
         f"wall s (CPU s)\n"
@@ -264,15 +311,18 @@ def test_p7_resume_after_cancel_at_90_percent(benchmark, bench_bucket, v1_hls_di
     def resumed() -> None:
         before = sizes()
         seconds, outcome, reporter = _backfill(config, gateway, game, tmp_path / "work")
-        replaced = {line.split()[1].rstrip(":") for line in reporter.lines
-                    if line.startswith("replacing ")}
-        figures.update({
-            "resume_s": seconds,
-            "done_before_bytes": sum(before.values()),
-            "reuploaded_bytes": sum(size for key, size in before.items() if key in replaced),
-            "uploaded_bytes": outcome.result["bytes_uploaded"],
-            "kept_bytes": outcome.result["bytes_reused"],
-        })
+        replaced = {
+            line.split()[1].rstrip(":") for line in reporter.lines if line.startswith("replacing ")
+        }
+        figures.update(
+            {
+                "resume_s": seconds,
+                "done_before_bytes": sum(before.values()),
+                "reuploaded_bytes": sum(size for key, size in before.items() if key in replaced),
+                "uploaded_bytes": outcome.result["bytes_uploaded"],
+                "kept_bytes": outcome.result["bytes_reused"],
+            }
+        )
 
     benchmark.pedantic(resumed, setup=killed, rounds=1, iterations=1)
     share = figures["reuploaded_bytes"] / figures["done_before_bytes"]

@@ -72,8 +72,13 @@ def backfilled(moto_endpoint, tmp_path_factory):
     async def backfill() -> None:
         storage = Storage(config)
         try:
-            job = GameBackfill(storage, gateway.url_for, load_ladder(LADDER_FILE),
-                               tmp_path_factory.mktemp("work"), GAME)
+            job = GameBackfill(
+                storage,
+                gateway.url_for,
+                load_ladder(LADDER_FILE),
+                tmp_path_factory.mktemp("work"),
+                GAME,
+            )
             await job(RecordingReporter())
         finally:
             storage.close()
@@ -95,10 +100,13 @@ def test_p6_spotcheck_vs_bare_metrics_and_hashing_vs_sha256sum(benchmark, backfi
         with tempfile.TemporaryDirectory(prefix="p6-") as folder:
             files = metric_files(Path(folder), list(RUNGS))
             argv = metrics_command(
-                ffmpeg_exe(), gateway.url_for(prefix + "master.v1.m3u8"),
-                [gateway.url_for(f"{prefix}abr/{r}/index.m3u8") for r in RUNGS], files,
-                1280, 720,
-            )  # fmt: skip
+                ffmpeg_exe(),
+                gateway.url_for(prefix + "master.v1.m3u8"),
+                [gateway.url_for(f"{prefix}abr/{r}/index.m3u8") for r in RUNGS],
+                files,
+                1280,
+                720,
+            )
             started = time.perf_counter()
             subprocess.run(argv, check=True, capture_output=True)
             bare.append(time.perf_counter() - started)
@@ -153,11 +161,18 @@ def test_p6_spotcheck_vs_bare_metrics_and_hashing_vs_sha256sum(benchmark, backfi
             storage.close()
 
     store_s, store_bytes = run_async(over_store())
-    benchmark.extra_info.update({
-        "spotcheck_s": full, "bare_metrics_s": bare, "wall_ratio": round(wall_ratio, 3),
-        "ours_hash_s": ours, "sha256sum_s": theirs, "hash_ratio": round(hash_ratio, 3),
-        "hash_bytes": size, "store_hash_mb_s": round(store_bytes / store_s / 1e6, 1),
-    })  # fmt: skip
+    benchmark.extra_info.update(
+        {
+            "spotcheck_s": full,
+            "bare_metrics_s": bare,
+            "wall_ratio": round(wall_ratio, 3),
+            "ours_hash_s": ours,
+            "sha256sum_s": theirs,
+            "hash_ratio": round(hash_ratio, 3),
+            "hash_bytes": size,
+            "store_hash_mb_s": round(store_bytes / store_s / 1e6, 1),
+        }
+    )
     print(
         f"\n[P6] spot-check of a 14.1 s 720p game (3 rungs, v1 reference), median of {ROUNDS}\n"
         f"[P6]   spot-check (hash + probes + metrics + report): {statistics.median(full):.2f} s "

@@ -1,4 +1,4 @@
-"""The demo video-assets API (DESIGN.md §1.3): a real HTTP server on loopback over SQLite.
+"""The demo video-assets API (docs/contracts.md §1.3): a real HTTP server on loopback over SQLite.
 
 This is "the server" of the contract, hosted by the demo stack next to S3; the console is its
 client and talks to it over HTTP only (this package imports nothing from ``services`` or

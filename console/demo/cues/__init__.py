@@ -1,4 +1,4 @@
-"""The demo SSAI cue service (DESIGN.md §1.2): live channels over real HTTP on loopback.
+"""The demo SSAI cue service (docs/contracts.md §1.2): live channels over real HTTP on loopback.
 
 Hosted by the demo stack next to S3 (``create_service()``, published as ``ssai_url`` with the
 demo token as ``ssai_token``); tests start their own with ``start_cue_service()``.

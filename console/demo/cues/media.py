@@ -87,16 +87,48 @@ def media_dir(demo_dir: Path) -> Path:
 def _encoder_args(spec: VariantSpec, label: str, out: Path) -> list[str]:
     gop = SEGMENT_SECONDS * FPS
     return [
-        "-c:v", "libx264", "-preset", "veryfast", "-profile:v", "main", "-level:v", "3.1",
-        "-pix_fmt", "yuv420p", "-b:v", f"{spec.video_kbps}k",
-        "-maxrate", f"{int(spec.video_kbps * 1.1)}k", "-bufsize", f"{spec.video_kbps * 2}k",
-        "-g", str(gop), "-keyint_min", str(gop), "-sc_threshold", "0",
-        "-force_key_frames", f"expr:eq(mod(n,{gop}),0)",
-        "-c:a", "aac", "-b:a", f"{spec.audio_kbps}k", "-ac", "2", "-ar", "48000",
-        "-f", "hls", "-hls_time", str(SEGMENT_SECONDS), "-hls_playlist_type", "vod",
-        "-hls_segment_filename", str(out / label / spec.name / "seg_%05d.ts"),
+        "-c:v",
+        "libx264",
+        "-preset",
+        "veryfast",
+        "-profile:v",
+        "main",
+        "-level:v",
+        "3.1",
+        "-pix_fmt",
+        "yuv420p",
+        "-b:v",
+        f"{spec.video_kbps}k",
+        "-maxrate",
+        f"{int(spec.video_kbps * 1.1)}k",
+        "-bufsize",
+        f"{spec.video_kbps * 2}k",
+        "-g",
+        str(gop),
+        "-keyint_min",
+        str(gop),
+        "-sc_threshold",
+        "0",
+        "-force_key_frames",
+        f"expr:eq(mod(n,{gop}),0)",
+        "-c:a",
+        "aac",
+        "-b:a",
+        f"{spec.audio_kbps}k",
+        "-ac",
+        "2",
+        "-ar",
+        "48000",
+        "-f",
+        "hls",
+        "-hls_time",
+        str(SEGMENT_SECONDS),
+        "-hls_playlist_type",
+        "vod",
+        "-hls_segment_filename",
+        str(out / label / spec.name / "seg_%05d.ts"),
         str(out / label / spec.name / "index.m3u8"),
-    ]  # fmt: skip
+    ]
 
 
 def _split_scale(source: str) -> str:
@@ -110,10 +142,21 @@ def _split_scale(source: str) -> str:
 def content_command(exe: str, clip: Path, out: Path) -> list[str]:
     """ffmpeg argv packaging the content window of the demo clip for every variant."""
     argv = [
-        exe, "-hide_banner", "-nostdin", "-loglevel", "error", "-y",
-        "-ss", f"{CONTENT_START_S:.3f}", "-t", str(CONTENT_SECONDS), "-i", str(clip),
-        "-filter_complex", _split_scale(f"[0:v]fps={FPS},"),
-    ]  # fmt: skip
+        exe,
+        "-hide_banner",
+        "-nostdin",
+        "-loglevel",
+        "error",
+        "-y",
+        "-ss",
+        f"{CONTENT_START_S:.3f}",
+        "-t",
+        str(CONTENT_SECONDS),
+        "-i",
+        str(clip),
+        "-filter_complex",
+        _split_scale(f"[0:v]fps={FPS},"),
+    ]
     for index, spec in enumerate(VARIANTS):
         argv += ["-map", f"[v{index}]", "-map", "0:a:0", *_encoder_args(spec, "content", out)]
     return argv
@@ -136,16 +179,28 @@ def ad_command(exe: str, out: Path) -> list[str]:
             ":fontsize=h/18:fontcolor=white:x=(w-tw)/2:y=h*0.59"
         )
     return [
-        exe, "-hide_banner", "-nostdin", "-loglevel", "error", "-y",
-        "-f", "lavfi", "-i", f"smptehdbars=size={top[0]}x{top[1]}:rate={FPS}:duration={AD_SECONDS}",
-        "-f", "lavfi", "-i", f"sine=frequency=880:sample_rate=48000:duration={AD_SECONDS}",
-        "-filter_complex", _split_scale(f"[0:v]{draw},"),
+        exe,
+        "-hide_banner",
+        "-nostdin",
+        "-loglevel",
+        "error",
+        "-y",
+        "-f",
+        "lavfi",
+        "-i",
+        f"smptehdbars=size={top[0]}x{top[1]}:rate={FPS}:duration={AD_SECONDS}",
+        "-f",
+        "lavfi",
+        "-i",
+        f"sine=frequency=880:sample_rate=48000:duration={AD_SECONDS}",
+        "-filter_complex",
+        _split_scale(f"[0:v]{draw},"),
         *[
             arg
             for index, spec in enumerate(VARIANTS)
             for arg in ("-map", f"[v{index}]", "-map", "1:a", *_encoder_args(spec, "ad", out))
         ],
-    ]  # fmt: skip
+    ]
 
 
 def _segments(root: Path, source: str, variant: str) -> list[Path]:

@@ -138,9 +138,15 @@ class ChannelTimeline:
         if previous is not None and previous.break_id is not None and previous.break_id != break_id:
             resumes_after = previous.break_id
         return Slot(
-            sequence, start, source, index, previous is not None and not continues,
-            break_id, first_of_break, resumes_after,
-        )  # fmt: skip
+            sequence,
+            start,
+            source,
+            index,
+            previous is not None and not continues,
+            break_id,
+            first_of_break,
+            resumes_after,
+        )
 
     def advance(self, now: float) -> None:
         """Produce every slot whose end has passed (only the last ``window`` are kept; after
