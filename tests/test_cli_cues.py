@@ -92,7 +92,10 @@ def test_refusals_exit_non_zero_with_a_clear_message(cue_profile, capsys, monkey
         )
         == 1
     )
-    assert "does not know this channel" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    # refused before anything is sent, naming the channels it may cue
+    assert "Unknown channel 'demo/nope'" in err and "demo/sports1, demo/sports2" in err
+    assert "demo/nope" not in _server.desk.timelines
     monkeypatch.setattr("sys.stdin", io.StringIO(""))  # no terminal to confirm on
     assert (
         main(["--profile", name, "cue", "start", "--channel", "demo/sports1", "--duration", "30"])
@@ -126,3 +129,16 @@ def test_wait_reports_a_depleted_stream_and_fails(cue_profile, capsys, tmp_path)
     assert main(["cue", "log", "--csv", str(csv_path)]) == 0
     text = csv_path.read_text(encoding="utf-8")
     assert "demo/sports2" in text and "NOT verified" in text
+
+
+def test_a_bare_channel_name_is_resolved_before_the_break_is_sent(cue_profile, capsys):
+    name, server = cue_profile("cli-cues-bare")
+    code = main(["--profile", name, "cue", "start", "--channel", "sports2", "--duration", "8",
+                 "--yes"])  # fmt: skip
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert "on demo/sports2" in out and "verified on 2/2 variants" in out
+    assert len(server.desk.timelines["demo/sports2"].breaks) == 1
+    assert main(["cue", "log", "--limit", "1"]) == 0
+    (line,) = capsys.readouterr().out.splitlines()
+    assert "demo/sports2" in line and line.rstrip().endswith("verified")

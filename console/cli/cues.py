@@ -92,7 +92,7 @@ def _announce(sent: SentCue) -> None:
 
 
 async def _start(context: AppContext, desk: CueDesk, args: argparse.Namespace) -> int:
-    channel, duration = args.channel, args.duration
+    channel, duration = await desk.resolve(args.channel), args.duration
     if not args.yes and not _confirm(context, channel, duration):
         print("No break started.")
         return 1
@@ -136,5 +136,6 @@ async def run_cues(args: argparse.Namespace) -> int:
         if args.cue_command == "start":
             return await _start(session.context, desk, args)
         if args.cue_command == "stop":
-            return await _send_and_verify(desk, CueIntent(CueAction.STOP, args.channel), True)
+            channel = await desk.resolve(args.channel)
+            return await _send_and_verify(desk, CueIntent(CueAction.STOP, channel), True)
         return await _channels(desk)

@@ -7,6 +7,7 @@ import argparse
 import getpass
 import sys
 
+from console.cli.session import Unusable
 from console.context import ASSETS_API_TOKEN, SSAI_TOKEN
 
 
@@ -62,6 +63,14 @@ def run_profile(args: argparse.Namespace) -> int:
             print(f"{mark} {name:16} {p.endpoint_url}  bucket={p.bucket}{extra}")
         return 0
     if args.profile_command == "add":
+        bare = [
+            c for c in args.channel if c.count("/") != 1 or c.startswith("/") or c.endswith("/")
+        ]
+        if bare:
+            raise Unusable(
+                f"--channel takes org/channel (e.g. live/sports1), not {', '.join(bare)}: "
+                "the cue service's playlists live under /{org}/{channel}/."
+            )
         profile = Profile(
             args.name,
             args.endpoint,

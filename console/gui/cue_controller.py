@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
@@ -14,9 +15,18 @@ from PySide6.QtCore import QObject, Signal
 from console.context import AppContext
 from console.gui.operation import Operations, failure_sentence
 from console.ops.cue_audit import CueAudit
-from console.ops.cues import DEFINITIVE, CueAction, CueDesk, CueIntent, PendingIntent, SentCue
+from console.ops.cues import (
+    DEFINITIVE,
+    CueAction,
+    CueDesk,
+    CueIntent,
+    PendingIntent,
+    SentCue,
+    resolve_channel,
+)
 from services.cue_reports import Verification, VerifyOptions
 from services.cues import AdBreak
+from services.errors import Rejected
 from services.playback import multivariant_source
 
 AUDIT_ROWS = 500
@@ -127,6 +137,11 @@ class CueController(QObject):
     def _send(self, intent: CueIntent) -> bool:
         if not self.available:
             self.error.emit(self.problem)
+            return False
+        try:
+            intent = replace(intent, channel=resolve_channel(intent.channel, self.channels))
+        except Rejected as exc:
+            self.error.emit(failure_sentence(exc))
             return False
         pending = self._pending.setdefault(intent, PendingIntent())
         if pending.in_flight:

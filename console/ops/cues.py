@@ -74,6 +74,30 @@ class SentCue:
     audit_row: int
 
 
+def resolve_channel(text: str, known: list[str] | tuple[str, ...]) -> str:
+    """The one ``org/channel`` that ``text`` names among ``known`` channels, resolved
+    **before** anything is sent (a break sent to the service under a short name airs, but
+    its verification would read the wrong playlist).
+
+    ``text`` is a full id (``demo/sports1``) or a bare channel name (``sports1``) that
+    matches the part after the ``/`` of exactly one known channel. Raises ``Rejected``
+    naming the known channels when ``text`` is empty, unknown or ambiguous."""
+    name = text.strip()
+    listing = ", ".join(known) or "none"
+    if not name:
+        raise Rejected(f"No channel given. Channels of this profile: {listing}.")
+    if name in known:
+        return name
+    matches = [c for c in known if c.rsplit("/", 1)[-1] == name]
+    if len(matches) == 1:
+        return matches[0]
+    if matches:
+        raise Rejected(
+            f"Channel {name!r} is ambiguous: {', '.join(matches)}. Name it as org/channel."
+        )
+    raise Rejected(f"Unknown channel {name!r}. Channels of this profile: {listing}.")
+
+
 class CueDesk:
     """The ad-break operations of one session (``context.cues`` must be set).
 
@@ -104,6 +128,11 @@ class CueDesk:
         if self.context.profile.channels:
             return list(self.context.profile.channels)
         return list(await self.client.channels())
+
+    async def resolve(self, text: str) -> str:
+        """``resolve_channel`` against this profile's ``channels()``. Raises ``Rejected``
+        or the service's ``ServiceError`` when it cannot list its channels."""
+        return resolve_channel(text, await self.channels())
 
     def master_url(self, channel: str) -> str:
         """The live multivariant playlist URL of ``channel``."""
