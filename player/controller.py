@@ -10,7 +10,9 @@ comes from property values cached on the GUI side. The only blocking call is
 Its parts: ``player.mpv_core`` (the core, lazy ``import mpv``), ``player.file_timeline``
 (which file's events count; position, duration, end), ``player.mpv_messages`` (operator
 sentences from mpv's log), ``player.playback_stats``, ``player.seek_range`` (the
-multivariant seek guard) and ``player.render_link`` (the render context's owner).
+multivariant seek guard) and ``player.render_link`` (the render context's owner). What
+stays here (~460 lines, just over the house's ~450) is the public surface, each signal and
+method with its units, and the event handling that shares one state with it.
 """
 
 from __future__ import annotations
@@ -35,7 +37,6 @@ from player.playback_stats import (
     STATS_INTERVAL_MS,
     STATS_PROPERTIES,
     PlaybackStats,
-    VariantInfo,
     frame_rate,
     read_stats,
 )
@@ -43,16 +44,7 @@ from player.render_link import RenderClient, RenderLink
 from player.seek_range import seek_refusal
 from services.playback import PlaybackSource
 
-__all__ = [
-    "MEDIA_CACHE_BYTES",
-    "MULTIVARIANT_CACHE_BYTES",
-    "STATS_INTERVAL_MS",
-    "PlaybackStats",
-    "Player",
-    "PlayerNotAvailable",
-    "RenderClient",
-    "VariantInfo",
-]
+__all__ = ["Player"]
 
 log = logging.getLogger(__name__)
 

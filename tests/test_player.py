@@ -21,13 +21,14 @@ from PySide6.QtCore import QCoreApplication, QEvent, Qt  # noqa: E402
 from PySide6.QtGui import QKeyEvent  # noqa: E402
 from PySide6.QtWidgets import QApplication, QWidget  # noqa: E402
 
-from player.controller import PlaybackStats, Player  # noqa: E402
+from player.controller import Player  # noqa: E402
 from player.keys import (  # noqa: E402
     KEY_BINDINGS,
     PlayerKeyHandler,
     action_for_key,
     perform,
 )
+from player.playback_stats import PlaybackStats  # noqa: E402
 from player.video_widget import (  # noqa: E402
     MpvSoftwareWidget,
     create_video_widget,

@@ -36,6 +36,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from console import paths
+from console.demo.ffmpeg_args import QUIET, aac_args, hls_vod_args, x264_args
 from console.demo.games import DEMO_GAMES, FPS, DemoGame
 from console.demo.state import demo_dir, file_lock, write_json_atomic
 from services.clock import utc_stamp
@@ -161,49 +162,15 @@ def window_args(game: DemoGame, *, for_encode: bool = False) -> list[str]:
 
 
 def _hls_args(playlist: str) -> list[str]:
-    return [
-        "-f",
-        "hls",
-        "-hls_time",
-        str(SEGMENT_SECONDS),
-        "-hls_playlist_type",
-        "vod",
-        "-hls_segment_type",
-        "fmp4",
-        "-hls_fmp4_init_filename",
-        "init.mp4",
-        "-hls_segment_filename",
-        "seg_%05d.m4s",
-        playlist,
-    ]
+    return hls_vod_args(SEGMENT_SECONDS, "seg_%05d.m4s", playlist, fmp4=True)
 
 
 def v1_command(exe: str, clip: Path, game: DemoGame) -> list[str]:
     """ffmpeg argv packaging the game's v1 rendition into the current directory:
     ``master.m3u8`` + ``init.mp4`` + ``seg_%05d.m4s`` (video copied, audio AAC stereo)."""
     return [
-        exe,
-        "-hide_banner",
-        "-nostdin",
-        "-loglevel",
-        "error",
-        "-y",
-        *window_args(game),
-        "-i",
-        str(clip),
-        "-map",
-        "0:v:0",
-        "-map",
-        "0:a:0",
-        "-c:v",
-        "copy",
-        "-c:a",
-        "aac",
-        "-b:a",
-        "128k",
-        "-ac",
-        "2",
-        *_hls_args("master.m3u8"),
+        *(exe, *QUIET, *window_args(game), "-i", str(clip), "-map", "0:v:0", "-map", "0:a:0"),
+        *("-c:v", "copy", *aac_args(128), *_hls_args("master.m3u8")),
     ]
 
 
@@ -211,53 +178,11 @@ def rung_360p_command(exe: str, clip: Path, game: DemoGame) -> list[str]:
     """ffmpeg argv encoding the game's 640x360 rung into the current directory:
     ``index.m3u8`` + ``init.mp4`` + ``seg_%05d.m4s`` (H.264 Main, veryfast, a closed GOP every
     4 s forced by frame number, AAC stereo 96 kb/s)."""
-    gop = RUNG_360P_GOP_FRAMES
     return [
-        exe,
-        "-hide_banner",
-        "-nostdin",
-        "-loglevel",
-        "error",
-        "-y",
-        *window_args(game, for_encode=True),
-        "-i",
-        str(clip),
-        "-map",
-        "0:v:0",
-        "-map",
-        "0:a:0",
-        "-vf",
-        "scale=640:360",
-        "-c:v",
-        "libx264",
-        "-preset",
-        "veryfast",
-        "-profile:v",
-        "main",
-        "-level:v",
-        "3.1",
-        "-pix_fmt",
-        "yuv420p",
-        "-b:v",
-        "800k",
-        "-maxrate",
-        "880k",
-        "-bufsize",
-        "1600k",
-        "-g",
-        str(gop),
-        "-keyint_min",
-        str(gop),
-        "-sc_threshold",
-        "0",
-        "-force_key_frames",
-        f"expr:eq(mod(n,{gop}),0)",
-        "-c:a",
-        "aac",
-        "-b:a",
-        "96k",
-        "-ac",
-        "2",
+        *(exe, *QUIET, *window_args(game, for_encode=True), "-i", str(clip)),
+        *("-map", "0:v:0", "-map", "0:a:0", "-vf", "scale=640:360"),
+        *x264_args(800, RUNG_360P_GOP_FRAMES),
+        *aac_args(96),
         *_hls_args("index.m3u8"),
     ]
 

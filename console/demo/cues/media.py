@@ -36,6 +36,7 @@ from console.demo.cues.constants import (
     VariantSpec,
     log,
 )
+from console.demo.ffmpeg_args import QUIET, aac_args, hls_vod_args, x264_args
 from console.demo.seed import (
     SeedError,
     clip_path,
@@ -85,49 +86,13 @@ def media_dir(demo_dir: Path) -> Path:
 
 
 def _encoder_args(spec: VariantSpec, label: str, out: Path) -> list[str]:
-    gop = SEGMENT_SECONDS * FPS
+    folder = out / label / spec.name
     return [
-        "-c:v",
-        "libx264",
-        "-preset",
-        "veryfast",
-        "-profile:v",
-        "main",
-        "-level:v",
-        "3.1",
-        "-pix_fmt",
-        "yuv420p",
-        "-b:v",
-        f"{spec.video_kbps}k",
-        "-maxrate",
-        f"{int(spec.video_kbps * 1.1)}k",
-        "-bufsize",
-        f"{spec.video_kbps * 2}k",
-        "-g",
-        str(gop),
-        "-keyint_min",
-        str(gop),
-        "-sc_threshold",
-        "0",
-        "-force_key_frames",
-        f"expr:eq(mod(n,{gop}),0)",
-        "-c:a",
-        "aac",
-        "-b:a",
-        f"{spec.audio_kbps}k",
-        "-ac",
-        "2",
-        "-ar",
-        "48000",
-        "-f",
-        "hls",
-        "-hls_time",
-        str(SEGMENT_SECONDS),
-        "-hls_playlist_type",
-        "vod",
-        "-hls_segment_filename",
-        str(out / label / spec.name / "seg_%05d.ts"),
-        str(out / label / spec.name / "index.m3u8"),
+        *x264_args(spec.video_kbps, SEGMENT_SECONDS * FPS),
+        *aac_args(spec.audio_kbps, sample_rate=48000),
+        *hls_vod_args(
+            SEGMENT_SECONDS, str(folder / "seg_%05d.ts"), str(folder / "index.m3u8"), fmp4=False
+        ),
     ]
 
 
@@ -143,11 +108,7 @@ def content_command(exe: str, clip: Path, out: Path) -> list[str]:
     """ffmpeg argv packaging the content window of the demo clip for every variant."""
     argv = [
         exe,
-        "-hide_banner",
-        "-nostdin",
-        "-loglevel",
-        "error",
-        "-y",
+        *QUIET,
         "-ss",
         f"{CONTENT_START_S:.3f}",
         "-t",
@@ -180,11 +141,7 @@ def ad_command(exe: str, out: Path) -> list[str]:
         )
     return [
         exe,
-        "-hide_banner",
-        "-nostdin",
-        "-loglevel",
-        "error",
-        "-y",
+        *QUIET,
         "-f",
         "lavfi",
         "-i",
