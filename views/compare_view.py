@@ -10,8 +10,9 @@ controller writes the files).
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Protocol
 
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import Qt, QTimer, SignalInstance
 from PySide6.QtGui import QFontDatabase, QKeyEvent
 from PySide6.QtWidgets import (
     QButtonGroup,
@@ -31,6 +32,7 @@ from PySide6.QtWidgets import (
 
 from player.compare_keys import COMPARE_KEY_BINDINGS, COMPARE_KEYS, COMPARE_MOUSE_HELP
 from player.keys import help_line
+from player.sync_pair import SyncedPair
 from views.compare_canvas import CompareCanvas, CompareMode
 from views.frame_compose import DIFFERENCE_GAINS
 from views.tool_button import tool_button
@@ -48,10 +50,35 @@ def side_text(name: str, state) -> str:
     return f"{name} — frame {state.frame} · {state.pts:.3f} s"
 
 
+class CompareFeed(Protocol):
+    """What the compare window shows and asks of
+    (``console.gui.compare_controller.CompareController``): its synchronized pair, the
+    renditions of a game, the two sides opened, frame metrics and exported files; the
+    calls that list, compare, measure and export. Frames are 0-based indices."""
+
+    renditions_listed: SignalInstance
+    opened: SignalInstance
+    metrics_ready: SignalInstance
+    exported: SignalInstance
+    error: SignalInstance
+    status: SignalInstance
+
+    @property
+    def pair(self) -> SyncedPair: ...
+    @property
+    def sides(self) -> tuple | None: ...
+    def list_renditions(self, game_id: str) -> None: ...
+    def compare_names(
+        self, game_a: str, name_a: str, game_b: str, name_b: str, frame: int = 0
+    ) -> None: ...
+    def measure_current(self) -> None: ...
+    def export_frames(self, directory: str) -> list[str]: ...
+
+
 class CompareView(QWidget):
     """Pickers, the comparison canvas, per-side readouts and the transport."""
 
-    def __init__(self, controller, parent: QWidget | None = None) -> None:
+    def __init__(self, controller: CompareFeed, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.controller = controller
         self.pair = controller.pair

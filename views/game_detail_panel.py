@@ -4,6 +4,8 @@ shown as its canonical JSON text; an unreadable one shows why)."""
 
 from __future__ import annotations
 
+from typing import Protocol
+
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QFontDatabase, QGuiApplication
 from PySide6.QtWidgets import (
@@ -56,6 +58,14 @@ def _rendition_row(rendition: Rendition) -> list[str]:
     return [rendition.name, rendition.kind, resolution, bandwidth, segments, duration, status]
 
 
+class Presigner(Protocol):
+    """What the detail panel asks of its controller
+    (``console.gui.catalog_controller.CatalogController``): a presigned GET URL of a key,
+    valid ``expires_s`` seconds (local signing, no I/O)."""
+
+    def presign(self, key: str, expires_s: int) -> str: ...
+
+
 class GameDetailPanel(QWidget):
     """Shows one ``GameDetail``. Emits ``play_requested(Rendition)`` and
     ``compare_requested(Rendition)`` (compare it with another rendition, side by side).
@@ -66,7 +76,7 @@ class GameDetailPanel(QWidget):
     play_requested = Signal(object)
     compare_requested = Signal(object)
 
-    def __init__(self, controller, parent: QWidget | None = None) -> None:
+    def __init__(self, controller: Presigner, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.controller = controller
         self.detail: GameDetail | None = None
