@@ -149,8 +149,6 @@ def test_minimal_variant_without_optional_attributes() -> None:
         ("manifestNoExtM3u.m3u8", 1, "EXTM3U"),
         ("invalidTargetDuration.m3u8", 2, "EXT-X-TARGETDURATION"),
         ("manifestExtTTargetdurationNegative.m3u8", 2, "EXT-X-TARGETDURATION"),
-        # the first segment URI after the ENDLIST on line 9
-        ("manifestExtXEndlistEarly.m3u8", 11, "EXT-X-ENDLIST"),
         # line 7 takes the EXTINF of line 6; line 8 has none
         ("missingExtinf.m3u8", 8, "EXTINF"),
         ("invalidMediaSequence.m3u8", 3, "EXT-X-MEDIA-SEQUENCE"),
@@ -168,11 +166,20 @@ def test_malformed_npm_playlists(shared_dir: Path, name: str, line: int, tag: st
     assert name in str(err)
 
 
-def test_malformed_line_numbers_count_from_extm3u_after_leading_blank_lines() -> None:
+def test_early_endlist_is_allowed_anywhere(shared_dir: Path) -> None:
+    # RFC 8216 §4.3.3.4: EXT-X-ENDLIST MAY occur anywhere in the Media Playlist
+    data = (shared_dir / NPM / "manifestExtXEndlistEarly.m3u8").read_bytes()
+    playlist = parse_playlist(data)
+    assert playlist.endlist and len(playlist.segments) == 5
+    between = "#EXTM3U\n#EXT-X-TARGETDURATION:10\n#EXTINF:9,\n#EXT-X-ENDLIST\na.ts\n"
+    assert [s.uri for s in parse_playlist(between).segments] == ["a.ts"]
+
+
+def test_malformed_line_numbers_are_the_lines_an_editor_shows() -> None:
     text = "\n\n#EXTM3U\n#EXT-X-TARGETDURATION:4\n#EXT-X-MEDIA-SEQUENCE:x\n"
     with pytest.raises(PlaylistError) as caught:
         parse_playlist(text)
-    assert caught.value.line == 3
+    assert caught.value.line == 5
 
 
 def test_extinf_longer_than_target_duration_is_rejected() -> None:
@@ -198,8 +205,8 @@ def test_mixed_media_and_multivariant_tags_are_rejected() -> None:
     )
     with pytest.raises(PlaylistError) as caught:
         parse_playlist(text)
-    assert caught.value.line == 2
-    assert "multivariant" in caught.value.reason
+    assert caught.value.line == 3  # the first multivariant tag after a media tag
+    assert "multivariant" in caught.value.reason and "line 2" in caught.value.reason
 
 
 @pytest.mark.parametrize(
@@ -318,12 +325,17 @@ def _add_target_duration(text: str) -> str:
 def test_daterange_ad_playlists(shared_dir: Path, relpath: str) -> None:
     """The globocom DATERANGE samples (adapted from RFC 8216 §8.10) omit the REQUIRED
     EXT-X-TARGETDURATION, so as written they are rejected for that reason, not for their
-    ad markers; with the tag added they parse as media playlists."""
+    ad markers; with the tag added they parse as media playlists, except the one whose
+    SCTE35-CMD is not a hexadecimal-sequence (``0xFCINVALIDSECTION``, §4.2)."""
     text = (shared_dir / relpath).read_text()
     with pytest.raises(PlaylistError) as caught:
         parse_playlist(text)
-    assert "EXT-X-TARGETDURATION" in caught.value.reason
-
+    assert "EXT-X-TARGETDURATION" in caught.value.reason or "SCTE35-CMD" in caught.value.reason
+    if "0xFCINVALIDSECTION" in text:
+        with pytest.raises(PlaylistError) as caught:
+            parse_playlist(_add_target_duration(text))
+        assert caught.value.line == 5 and "SCTE35-CMD" in caught.value.reason
+        return
     playlist = parse_playlist(_add_target_duration(text))
     assert isinstance(playlist, MediaPlaylist)
     extinf_count = text.count("#EXTINF")
