@@ -16,7 +16,8 @@ from datetime import datetime
 from enum import StrEnum
 
 from services import scte35
-from services.cue_tags import AdBreakSpan, CuePlaylist
+from services.ad_breaks import AdBreakSpan
+from services.cue_tags import CuePlaylist
 from services.cues import AdBreak
 
 #: seconds between two reads of a variant playlist

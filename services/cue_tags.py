@@ -12,25 +12,34 @@ Styles read (each tag applies to the media segment that follows it):
 
 Rules: the playlist must start with ``#EXTM3U`` (RFC 8216 §4.3.1.1) and be a media playlist;
 ``EXTINF`` durations are decimal numbers (§4.3.2.1); ``EXT-X-PROGRAM-DATE-TIME`` dates the
-next segment and later ones by adding durations (§4.3.2.6); attribute lists follow §4.2.
-A violation, a cue tag whose value cannot be read (``#EXT-X-CUE-OUT:INVALID``) or an SCTE-35
-attribute that is not hex/base64 raises ``PlaylistError`` with the 1-based line; nothing
-else escapes. An SCTE-35 payload of the right syntax that does not decode as a
-splice_info_section is kept with ``splice_error`` set (RFC 8216 §8.10's own example is 49
-bytes with a section_length of 50).
+next segment and later ones by adding durations (§4.3.2.6, a date past the calendar's end is
+left unknown); text, attribute lists and numbers are read by ``services.hls_syntax`` (§4.1,
+§4.2: no control characters, integers 0…2^64−1, finite decimals). A violation, a cue tag
+whose value cannot be read (``#EXT-X-CUE-OUT:INVALID``) or an SCTE-35 attribute that is not
+hex/base64 raises ``PlaylistError`` with the 1-based line; nothing else escapes. An SCTE-35
+payload of the right syntax that does not decode as a splice_info_section is kept with
+``splice_error`` set (RFC 8216 §8.10's own example is 49 bytes with a section_length of 50).
+Which markers are ad breaks, and how they group, is ``services.ad_breaks``.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from services import scte35
+from services.ad_breaks import AdBreakSpan, group_breaks
 from services.errors import PlaylistError
+from services.hls_syntax import (
+    attribute_list,
+    decimal_float,
+    decimal_integer,
+    decode_text,
+    playlist_lines,
+    program_date,
+)
 
-_ATTRIBUTE = re.compile(r'\s*([A-Za-z0-9_-]+)=("[^"\r\n]*"|[^",]*)\s*(?:,|$)')
-_NUMBER = re.compile(r"^-?\d+(\.\d+)?$")
 _ISO_DURATION = re.compile(r"^PT(\d+(?:\.\d+)?)S$")
 
 
@@ -82,28 +91,6 @@ class CueSegment:
 
 
 @dataclass(frozen=True)
-class AdBreakSpan:
-    """An ad break as a playlist shows it, whatever the style.
-
-    ``id`` (DATERANGE ID, vendor ID or splice event id as text, None when unknown);
-    ``style`` ``"daterange"`` or ``"cue-out"``; ``out_sequence`` the first ad segment (None
-    when the break began before the window); ``in_sequence`` the first segment after it
-    (None while it goes on); ``start`` its date; ``planned_duration``/``duration`` in
-    seconds; ``splice_out``/``splice_in`` the decoded SCTE-35 sections when present.
-    """
-
-    id: str | None
-    style: str
-    out_sequence: int | None
-    in_sequence: int | None
-    start: datetime | None
-    planned_duration: float | None
-    duration: float | None
-    splice_out: scte35.SpliceInfo | None
-    splice_in: scte35.SpliceInfo | None
-
-
-@dataclass(frozen=True)
 class CuePlaylist:
     """A media playlist read for its cues: ``media_sequence`` (§4.3.3.2, 0 when absent),
     ``discontinuity_sequence`` (§4.3.3.3), ``target_duration`` in seconds (None when
@@ -123,48 +110,13 @@ class CuePlaylist:
         return self.segments[-1].sequence if self.segments else None
 
     def ad_breaks(self) -> tuple[AdBreakSpan, ...]:
-        """The breaks the markers describe, in playlist order (see ``AdBreakSpan``)."""
-        return _group_breaks(self.markers)
+        """The ad breaks the markers describe, in playlist order (``services.ad_breaks``:
+        date ranges that are not ads are left out). Never raises."""
+        return group_breaks(self.markers)
 
 
 def _fail(message: str, line: int, uri: str | None) -> PlaylistError:
     return PlaylistError(message, uri=uri, line=line)
-
-
-def parse_attributes(text: str, line: int, uri: str | None = None) -> dict[str, str]:
-    """An attribute-list (RFC 8216 §4.2) → ``{NAME: value}``, quoted strings unquoted.
-    Raises ``PlaylistError`` when it is not ``NAME=value`` pairs separated by commas."""
-    found: dict[str, str] = {}
-    pos = 0
-    text = text.strip()
-    while pos < len(text):
-        match = _ATTRIBUTE.match(text, pos)
-        if match is None or match.end() == pos:
-            raise _fail(
-                f"malformed attribute list near {text[pos : pos + 30]!r} (RFC 8216 §4.2)", line, uri
-            )
-        value = match.group(2)
-        found[match.group(1).upper()] = value[1:-1] if value.startswith('"') else value.strip()
-        pos = match.end()
-    return found
-
-
-def _number(value: str, what: str, line: int, uri: str | None) -> float:
-    value = value.strip()
-    if not _NUMBER.match(value):
-        raise _fail(f"{what} {value!r} is not a decimal number (RFC 8216 §4.2)", line, uri)
-    return float(value)
-
-
-def _date(value: str, what: str, line: int, uri: str | None) -> datetime:
-    text = value.strip().strip('"')
-    try:
-        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        raise _fail(
-            f"{what} {text!r} is not an ISO-8601 date (RFC 8216 §4.3.2.6)", line, uri
-        ) from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def _section(
@@ -185,7 +137,7 @@ def _section(
 
 
 def _daterange(value: str, line: int, uri: str | None) -> CueMarker:
-    attrs = parse_attributes(value, line, uri)
+    attrs = attribute_list(value, line, uri)
     if not attrs.get("ID"):
         raise _fail("EXT-X-DATERANGE without ID (RFC 8216 §4.3.2.7)", line, uri)
     role = data = splice = error = None
@@ -194,17 +146,20 @@ def _daterange(value: str, line: int, uri: str | None) -> CueMarker:
             role = short
             data, splice, error = _section(attrs[name], name, line, uri, hex_only=True)
             break
-    start = _date(attrs["START-DATE"], "START-DATE", line, uri) if "START-DATE" in attrs else None
-    end = _date(attrs["END-DATE"], "END-DATE", line, uri) if "END-DATE" in attrs else None
-    duration = _number(attrs["DURATION"], "DURATION", line, uri) if "DURATION" in attrs else None
+    dates = {
+        name: program_date(attrs[name], name, line, uri)
+        for name in ("START-DATE", "END-DATE")
+        if name in attrs
+    }
+    start, end = dates.get("START-DATE"), dates.get("END-DATE")
+    duration = (
+        decimal_float(attrs["DURATION"], "DURATION", line, uri) if "DURATION" in attrs else None
+    )
     planned = (
-        _number(attrs["PLANNED-DURATION"], "PLANNED-DURATION", line, uri)
+        decimal_float(attrs["PLANNED-DURATION"], "PLANNED-DURATION", line, uri)
         if "PLANNED-DURATION" in attrs
         else None
     )
-    for what, seconds in (("DURATION", duration), ("PLANNED-DURATION", planned)):
-        if seconds is not None and seconds < 0:
-            raise _fail(f"{what} is negative (RFC 8216 §4.3.2.7)", line, uri)
     if start is not None and end is not None and end < start:
         raise _fail("END-DATE is before START-DATE (RFC 8216 §4.3.2.7)", line, uri)
     return CueMarker(
@@ -229,8 +184,8 @@ def _leading_and_attributes(value: str, line: int, uri: str | None) -> tuple[str
     value = value.strip()
     head, _, rest = value.partition(",")
     if "=" in head:
-        return "", parse_attributes(value, line, uri)
-    return head.strip(), parse_attributes(rest, line, uri) if rest.strip() else {}
+        return "", attribute_list(value, line, uri)
+    return head.strip(), attribute_list(rest, line, uri) if rest.strip() else {}
 
 
 def _vendor_cue(kind: str, value: str, line: int, uri: str | None) -> CueMarker:
@@ -239,22 +194,22 @@ def _vendor_cue(kind: str, value: str, line: int, uri: str | None) -> CueMarker:
     if head:
         if kind == "cue-out-cont" and "/" in head:
             done, _, total = head.partition("/")
-            elapsed = _number(done, "CUE-OUT-CONT elapsed time", line, uri)
-            duration = _number(total, "CUE-OUT-CONT duration", line, uri)
+            elapsed = decimal_float(done, "CUE-OUT-CONT elapsed time", line, uri)
+            duration = decimal_float(total, "CUE-OUT-CONT duration", line, uri)
         elif kind in ("cue-out", "cue-in"):
-            duration = _number(head, f"{kind.upper()} duration", line, uri)
+            duration = decimal_float(head, f"{kind.upper()} duration", line, uri)
         else:
             raise _fail(f"cannot read {kind.upper()} value {head!r}", line, uri)
     for name in ("DURATION",):
         if name in attrs:
-            duration = _number(attrs[name], name, line, uri)
+            duration = decimal_float(attrs[name], name, line, uri)
     if "ELAPSEDTIME" in attrs:
-        elapsed = _number(attrs["ELAPSEDTIME"], "ElapsedTime", line, uri)
+        elapsed = decimal_float(attrs["ELAPSEDTIME"], "ElapsedTime", line, uri)
     if "TIMEFROMSIGNAL" in attrs:
         match = _ISO_DURATION.match(attrs["TIMEFROMSIGNAL"])
         if match is None:
             raise _fail("TIMEFROMSIGNAL is not PTnS", line, uri)
-        elapsed = float(match.group(1))
+        elapsed = decimal_float(match.group(1), "TIMEFROMSIGNAL", line, uri)
     data = splice = error = None
     for name in ("SCTE35", "CUE"):
         if name in attrs:
@@ -299,23 +254,13 @@ def parse_cues(text: str | bytes, uri: str | None = None) -> CuePlaylist:
 
     ``uri`` only names the playlist in error messages. Raises ``PlaylistError`` only.
     """
-    if isinstance(text, bytes):
-        try:
-            text = text.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise PlaylistError(f"not UTF-8 text (RFC 8216 §4.1): {exc}", uri=uri) from None
-    lines = text.lstrip("\ufeff").splitlines()
+    lines = playlist_lines(decode_text(text, uri), uri)
     first = next((i for i, line in enumerate(lines) if line.strip()), None)
     if first is None or lines[first].strip() != "#EXTM3U":
         raise PlaylistError(
             "does not start with #EXTM3U (RFC 8216 §4.3.1.1)", uri=uri, line=(first or 0) + 1
         )
-    try:
-        return _scan(lines, first + 1, uri)
-    except PlaylistError:
-        raise
-    except (ValueError, OverflowError, IndexError) as exc:
-        raise PlaylistError(f"unreadable playlist: {exc}", uri=uri) from None
+    return _scan(lines, first + 1, uri)
 
 
 def _scan(lines: list[str], begin: int, uri: str | None) -> CuePlaylist:
@@ -344,7 +289,7 @@ def _scan(lines: list[str], begin: int, uri: str | None) -> CuePlaylist:
             segments.append(CueSegment(sequence, raw, duration, when, discontinuity, dated))
             markers.extend(dated)
             pending = []
-            next_date = when + timedelta(seconds=duration) if when else None
+            next_date = _after(when, duration)
             duration, date, discontinuity = None, None, False
             continue
         name, sep, value = raw.partition(":")
@@ -354,21 +299,17 @@ def _scan(lines: list[str], begin: int, uri: str | None) -> CuePlaylist:
                 "a multivariant playlist has no cue tags: read a media playlist", number, uri
             )
         if name == "#EXTINF":
-            duration = _number(
-                (value.split(",", 1)[0].split() or [""])[0], "EXTINF duration", number, uri
-            )
-            if duration < 0:
-                raise _fail("EXTINF duration is negative (RFC 8216 §4.3.2.1)", number, uri)
+            duration = decimal_float(value.split(",", 1)[0], "EXTINF duration", number, uri)
         elif name == "#EXT-X-TARGETDURATION":
-            target = int(_number(value, "EXT-X-TARGETDURATION", number, uri))
+            target = decimal_integer(value, "EXT-X-TARGETDURATION", number, uri)
         elif name == "#EXT-X-MEDIA-SEQUENCE":
-            media_sequence = int(_number(value, "EXT-X-MEDIA-SEQUENCE", number, uri))
+            media_sequence = decimal_integer(value, "EXT-X-MEDIA-SEQUENCE", number, uri)
         elif name == "#EXT-X-DISCONTINUITY-SEQUENCE":
-            discontinuity_sequence = int(
-                _number(value, "EXT-X-DISCONTINUITY-SEQUENCE", number, uri)
+            discontinuity_sequence = decimal_integer(
+                value, "EXT-X-DISCONTINUITY-SEQUENCE", number, uri
             )
         elif name == "#EXT-X-PROGRAM-DATE-TIME":
-            date = _date(value, "EXT-X-PROGRAM-DATE-TIME", number, uri)
+            date = program_date(value, "EXT-X-PROGRAM-DATE-TIME", number, uri)
         elif name == "#EXT-X-DISCONTINUITY":
             discontinuity = True
         elif name == "#EXT-X-ENDLIST":
@@ -383,90 +324,16 @@ def _scan(lines: list[str], begin: int, uri: str | None) -> CuePlaylist:
     )
 
 
+def _after(when: datetime | None, seconds: float) -> datetime | None:
+    """The date ``seconds`` after ``when`` (§4.3.2.6 extrapolation); None when unknown or past
+    the calendar's end."""
+    if when is None:
+        return None
+    try:
+        return when + timedelta(seconds=seconds)
+    except OverflowError:
+        return None
+
+
 def _with_segment(marker: CueMarker, sequence: int, when: datetime | None) -> CueMarker:
     return replace(marker, sequence=sequence, segment_date=when)
-
-
-def _group_breaks(markers: tuple[CueMarker, ...]) -> tuple[AdBreakSpan, ...]:
-    spans: list[dict] = []
-    by_id: dict[str, dict] = {}
-    open_vendor: dict | None = None
-    oatcls: CueMarker | None = None
-    for marker in markers:
-        if marker.kind == "daterange":
-            if marker.scte35_role == "cmd" and marker.id not in by_id:
-                continue
-            span = by_id.get(marker.id)
-            if span is None:
-                span = {
-                    "id": marker.id,
-                    "style": "daterange",
-                    "out": None,
-                    "in": None,
-                    "start": marker.start_date,
-                    "planned": marker.planned_duration,
-                    "duration": marker.duration,
-                    "splice_out": None,
-                    "splice_in": None,
-                }
-                by_id[marker.id] = span
-                spans.append(span)
-            span["start"] = span["start"] or marker.start_date
-            span["planned"] = (
-                span["planned"] if span["planned"] is not None else (marker.planned_duration)
-            )
-            span["duration"] = marker.duration if marker.duration is not None else span["duration"]
-            if marker.scte35_role == "in":
-                span["in"] = marker.sequence
-                span["splice_in"] = marker.splice
-            else:
-                if span["out"] is None:
-                    span["out"] = marker.sequence
-                span["splice_out"] = span["splice_out"] or marker.splice
-        elif marker.kind == "oatcls":
-            oatcls = marker
-        elif marker.kind in ("cue-out", "cue-out-cont", "cue-span"):
-            if marker.kind == "cue-out" or open_vendor is None:
-                splice = marker.splice or (
-                    oatcls.splice if oatcls and oatcls.sequence == marker.sequence else None
-                )
-                first = marker.kind == "cue-out"
-                start = marker.segment_date
-                if not first and start is not None and marker.elapsed is not None:
-                    start = start - timedelta(seconds=marker.elapsed)
-                open_vendor = {
-                    "id": marker.id
-                    or (str(splice.event_id) if splice and splice.event_id is not None else None),
-                    "style": "cue-out",
-                    "out": marker.sequence if first else None,
-                    "in": None,
-                    "start": start,
-                    "planned": marker.duration,
-                    "duration": None,
-                    "splice_out": splice,
-                    "splice_in": None,
-                }
-                spans.append(open_vendor)
-            elif open_vendor["splice_out"] is None and marker.splice is not None:
-                open_vendor["splice_out"] = marker.splice
-        elif marker.kind == "cue-in" and open_vendor is not None:
-            open_vendor["in"] = marker.sequence
-            if open_vendor["start"] is not None and marker.segment_date is not None:
-                open_vendor["duration"] = (
-                    marker.segment_date - open_vendor["start"]
-                ).total_seconds()
-            open_vendor = None
-    return tuple(
-        AdBreakSpan(
-            s["id"],
-            s["style"],
-            s["out"],
-            s["in"],
-            s["start"],
-            s["planned"],
-            s["duration"],
-            s["splice_out"],
-            s["splice_in"],
-        )
-        for s in spans
-    )

@@ -40,6 +40,7 @@ from urllib.parse import urljoin
 
 import httpx
 
+from services.ad_breaks import AdBreakSpan
 from services.clock import utc_now
 from services.cue_reports import (
     MARKER_DEADLINE_TARGETS,
@@ -51,7 +52,7 @@ from services.cue_reports import (
     check_splice,
     matching_spans,
 )
-from services.cue_tags import AdBreakSpan, CuePlaylist, parse_cues
+from services.cue_tags import CuePlaylist, parse_cues
 from services.cues import AdBreak
 from services.errors import PlaylistError, ServiceError, Unreachable, UpstreamError
 from services.hls import MediaPlaylist, MultivariantPlaylist, parse_playlist

@@ -222,7 +222,7 @@ def _attribute_rules(walk: _Walk, name: str, attrs: dict, number: int) -> None:
         if attrs["METHOD"] == "NONE":
             if name == "#EXT-X-SESSION-KEY":
                 raise fail("EXT-X-SESSION-KEY METHOD must not be NONE (RFC 8216 §4.3.4.5)", number)
-            if len(attrs) > 1:
+            if any(value for attr, value in attrs.items() if attr != "METHOD"):
                 raise fail("EXT-X-KEY with METHOD=NONE has other attributes (§4.3.2.4)", number)
         elif "URI" not in attrs:
             raise fail(f"{name[1:]} without URI (REQUIRED unless METHOD=NONE; {section})", number)

@@ -132,8 +132,8 @@ def attribute_list(text: str, line: int, uri: str | None) -> dict[str, Attribute
 def _too_long(value: str, what: str, line: int, uri: str | None) -> None:
     if len(value) > MAX_NUMBER_CHARS:
         raise PlaylistError(
-            f"{what} is a number of {len(value)} characters; not a value any encoder writes "
-            f"(more than {MAX_NUMBER_CHARS})",
+            f"{what} is a number of {len(value)} digits; no encoder writes one longer than "
+            f"{MAX_NUMBER_CHARS} (RFC 8216 §4.2 numbers are 64-bit)",
             uri=uri,
             line=line,
         )
@@ -142,13 +142,13 @@ def _too_long(value: str, what: str, line: int, uri: str | None) -> None:
 def decimal_integer(value: str, what: str, line: int, uri: str | None) -> int:
     """A decimal-integer (RFC 8216 §4.2): digits only, 0…2^64−1. Raises ``PlaylistError``."""
     value = value.strip()
-    _too_long(value, what, line, uri)
     if not _INTEGER.fullmatch(value):
         raise PlaylistError(
             f"{what} must be a non-negative integer, got {value[:30]!r} (RFC 8216 §4.2)",
             uri=uri,
             line=line,
         )
+    _too_long(value, what, line, uri)
     number = int(value)
     if number > MAX_DECIMAL_INTEGER:
         raise PlaylistError(
@@ -166,13 +166,13 @@ def decimal_float(
     RFC 8216 §4.2, as a finite float. Raises ``PlaylistError`` for anything else (``inf``,
     ``nan``, exponents, a number longer than ``MAX_NUMBER_CHARS``)."""
     value = value.strip()
-    _too_long(value, what, line, uri)
     pattern = _SIGNED_FLOAT if signed else _FLOAT
     if not pattern.fullmatch(value):
         kind = "a decimal number" if signed else "a non-negative decimal number"
         raise PlaylistError(
             f"{what} must be {kind}, got {value[:30]!r} (RFC 8216 §4.2)", uri=uri, line=line
         )
+    _too_long(value, what, line, uri)
     number = float(value)
     if not math.isfinite(number):
         raise PlaylistError(f"{what} {value} is too large", uri=uri, line=line)

@@ -139,7 +139,7 @@ ATTRIBUTES: dict[str, tuple[str, dict[str, Attr]]] = {
     "#EXT-X-PRELOAD-HINT": (
         "rfc8216bis EXT-X-PRELOAD-HINT",
         {
-            "TYPE": Attr(ENUM, True, ("PART", "MAP")),
+            "TYPE": Attr(QUOTED, required=True),  # PART or MAP; clients skip other types
             "URI": Attr(QUOTED, required=True),
             "BYTERANGE-START": Attr(INT),
             "BYTERANGE-LENGTH": Attr(INT),
