@@ -229,5 +229,5 @@ def test_shared_playlists_refused_now_break_a_named_rule(shared_dir):
         if isinstance(playlist, MediaPlaylist):
             assert playlist.duration == pytest.approx(sum(s.duration for s in playlist.segments))
     assert (
-        read >= 100 and refused <= 60
+        read >= 100 and refused <= 62
     )  # 111 read before issue 13: 13 refused for a rule, 2 gained
