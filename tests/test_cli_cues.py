@@ -56,14 +56,14 @@ def test_start_prints_the_verification_per_variant_and_stop_ends_it(cue_profile,
     )
     out = capsys.readouterr().out
     assert code == 0, out
-    assert "Verifying every variant" in out and "verified on 2/2 variants" in out
-    for variant in ("v_800k.m3u8", "v_1600k.m3u8"):
+    assert "Verifying every variant" in out and "verified on 4/4 variants" in out
+    for variant in ("v_400k.m3u8", "v_800k.m3u8", "v_1600k.m3u8", "v_3000k.m3u8"):
         line = next(x for x in out.splitlines() if x.strip().startswith(f"{variant}: marker"))
         assert "marker after" in line and "SCTE-35 splice_insert" in line and "60.000 s" in line
     code = main(["--profile", name, "cue", "stop", "--channel", "demo/sports1"])
     out = capsys.readouterr().out
     assert code == 0, out
-    assert "CUE-IN drift +0.0 s" in out and "verified on 2/2 variants" in out
+    assert "CUE-IN drift +0.0 s" in out and "verified on 4/4 variants" in out
     (ad_break,) = server.desk.timelines["demo/sports1"].breaks
     assert ad_break.stopped_at is not None
     assert main(["cue", "log", "--limit", "5"]) == 0
@@ -137,7 +137,7 @@ def test_a_bare_channel_name_is_resolved_before_the_break_is_sent(cue_profile, c
                  "--yes"])  # fmt: skip
     out = capsys.readouterr().out
     assert code == 0, out
-    assert "on demo/sports2" in out and "verified on 2/2 variants" in out
+    assert "on demo/sports2" in out and "verified on 4/4 variants" in out
     assert len(server.desk.timelines["demo/sports2"].breaks) == 1
     assert main(["cue", "log", "--limit", "1"]) == 0
     (line,) = capsys.readouterr().out.splitlines()

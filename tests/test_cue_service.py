@@ -10,6 +10,7 @@ import asyncio
 import httpx
 import pytest
 
+from console.demo.cues.constants import VARIANTS
 from services.cue_reports import Phase, VerifyOptions
 from services.cue_verify import verify_break
 from services.cues import CueClient, new_idempotency_key
@@ -53,7 +54,7 @@ def test_break_is_verified_on_every_variant_and_the_stream_advances(cues):
     assert ad_break.items and ad_break.items[0].variants
     assert verification.ok, verification.summary()
     names = sorted(v.name for v in verification.variants)
-    assert names == ["v_1600k.m3u8", "v_800k.m3u8"]
+    assert names == sorted(f"{v.name}.m3u8" for v in VARIANTS)
     for report in verification.variants:
         assert report.phase is Phase.VERIFIED
         assert report.marker_after_s <= 3 * 2  # within 3 × target duration

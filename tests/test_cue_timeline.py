@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 
+from console.demo.cues.constants import VARIANTS
 from console.demo.cues.desk import CueDesk
 from console.demo.cues.media import ChannelMedia
 from console.demo.cues.playlists import iso
@@ -29,9 +30,9 @@ def desk(tmp_path):
         tmp_path,
         12,
         3,
-        {"v_800k": 1, "v_1600k": 2},
-        {"v_800k": 1, "v_1600k": 2},
-        {"v_800k": (640, 360), "v_1600k": (960, 540)},
+        {v.name: i + 1 for i, v in enumerate(VARIANTS)},
+        {v.name: i + 1 for i, v in enumerate(VARIANTS)},
+        {v.name: (v.width, v.height) for v in VARIANTS},
     )
     clock = Clock()
     return CueDesk(media, clock=clock), clock

@@ -71,7 +71,8 @@ def test_start_is_verified_live_on_every_variant_and_audited(console, qtbot, tmp
     assert verification.ok, verification.summary()
     assert status.phase_of("v_800k.m3u8").startswith("verified")
     assert status.phase_of("v_1600k.m3u8").startswith("verified")
-    assert "verified on 2/2 variants" in status.verdict.text()
+    assert status.phase_of("v_3000k.m3u8").startswith("verified")
+    assert "verified on 4/4 variants" in status.verdict.text()
     # one break on the service, one audit row with its verification
     assert len(console.server.desk.timelines["demo/sports2"].breaks) == 1
     entries = controller.audit.entries()
@@ -81,7 +82,7 @@ def test_start_is_verified_live_on_every_variant_and_audited(console, qtbot, tmp
     assert entries[0].event_id == verification.event_id
     assert panel.audit_table.rowCount() == 1
     assert panel.audit_table.item(0, 5).text() == "✓ verified"
-    assert "2/2 variants" in panel.audit_table.item(0, 5).toolTip()
+    assert "4/4 variants" in panel.audit_table.item(0, 5).toolTip()
     out = tmp_path / "audit.csv"
     with qtbot.waitSignal(controller.status, timeout=10_000) as written:
         controller.export_audit(str(out))

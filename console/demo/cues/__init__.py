@@ -4,9 +4,10 @@ Hosted by the demo stack next to S3 (``create_service()``, published as ``ssai_u
 demo token as ``ssai_token``); tests start their own with ``start_cue_service()``.
 
 **Channels** ``demo/sports1`` and ``demo/sports2`` are sliding-window live HLS: a
-multivariant ``GET /{org}/{channel}/master.m3u8`` and variants ``v_800k.m3u8``,
-``v_1600k.m3u8`` whose media sequence follows the wall clock (2 s MPEG-TS segments, a window
+multivariant ``GET /{org}/{channel}/master.m3u8`` and four variants ``v_400k.m3u8`` …
+``v_3000k.m3u8`` whose media sequence follows the wall clock (2 s MPEG-TS segments, a window
 of 6) over a loop of the demo clip; segments are served from ``/media/…``.
+``POST /admin/channels {"count": N}`` adds ``demo/extra01``… (load tests).
 
 **Cues** ``POST /cue`` with ``Authorization: Bearer <token>`` and an optional
 ``Idempotency-Key``: ``{"channel": "demo/sports1" | "sports1", "duration": s}`` starts a
@@ -22,11 +23,13 @@ While a break runs, every variant carries the DATERANGE/CUE-OUT/CUE-IN tags desc
 
 **Faults** (tests, demos): ``POST /admin/faults`` ``{"deplete_after_break": true}`` makes the
 channels stop publishing segments right after a break ends; ``{"fail_cues": N,
-"fail_status": 503}`` answers the next N cues with a 5xx.
+"fail_status": 503}`` answers the next N cues with a 5xx; ``freeze``, ``skew``,
+``slow_manifest_ms`` and ``broken_join`` plant the live-stream faults of ``faults``.
 
 Modules: ``constants``, ``media`` (ffmpeg packaging, cached), ``timeline`` (slots and
 breaks), ``playlists`` (the text), ``desk`` (state and requests), ``routes`` (Flask),
-``server`` (``CueServer``, ``start_cue_service``, the demo stack's service).
+``faults`` (live-stream faults), ``server`` (``CueServer``, ``start_cue_service``, the
+demo stack's service).
 """
 
 from console.demo.cues.constants import CHANNELS, DEMO_TOKEN, SEGMENT_SECONDS, VARIANTS

@@ -34,7 +34,7 @@ IDEMPOTENCY_TTL_S = 600.0
 DATERANGE_CLASS = "com.griddy.ssai.ad-break"
 """CLASS of the ad breaks' EXT-X-DATERANGE tags (RFC 8216 §4.3.2.7: reverse-DNS)."""
 
-MEDIA_VERSION = 1
+MEDIA_VERSION = 2
 """Bump when the packaged demo media change: the cache ``cue-media-v{N}`` is then rebuilt."""
 
 
@@ -51,9 +51,14 @@ class VariantSpec:
 
 
 VARIANTS = (
+    VariantSpec("v_400k", 340, 48, 426, 240),
     VariantSpec("v_800k", 700, 64, 640, 360),
     VariantSpec("v_1600k", 1400, 96, 960, 540),
+    VariantSpec("v_3000k", 2700, 128, 1280, 720),
 )
+"""The demo channels' ladder (four rungs, as a sports channel's low end to 720p)."""
+NOMINAL_BPS = {v.name: int(v.name.removeprefix("v_").removesuffix("k")) * 1000 for v in VARIANTS}
+"""What the variants' nominal names mean in bits/s (the ad decision's ``variants`` keys)."""
 FPS = 24
 CONTENT_START_S = 8.0
 CONTENT_SECONDS = 24

@@ -14,16 +14,15 @@ from console.demo.cues.constants import (
     CHANNELS,
     IDEMPOTENCY_TTL_S,
     MAX_DURATION_S,
+    NOMINAL_BPS,
     SEGMENT_SECONDS,
     VARIANTS,
     WINDOW_SEGMENTS,
 )
+from console.demo.cues.faults import LiveFaults
 from console.demo.cues.media import ChannelMedia
 from console.demo.cues.playlists import iso, media_playlist
 from console.demo.cues.timeline import BreakRecord, ChannelTimeline
-
-#: what the variants' nominal names mean in bits/s (the decision's ``variants`` keys)
-NOMINAL_BPS = {"v_800k": 800_000, "v_1600k": 1_600_000}
 
 
 class CueRequestError(Exception):
@@ -55,24 +54,41 @@ class CueDesk:
         self.media = media
         self.clock = clock
         self.lock = threading.Lock()
-        self.timelines = {
-            channel: ChannelTimeline(
-                channel,
-                media.content_segments,
-                media.ad_segments,
-                segment_seconds,
-                window,
-                offset=index * (media.content_segments // 2),
-                deplete_after_break=deplete_after_break,
-            )
-            for index, channel in enumerate(channels)
-        }
+        self.segment_seconds = segment_seconds
+        self.window = window
+        self.timelines: dict[str, ChannelTimeline] = {}
+        for channel in channels:
+            self._add_timeline(channel, deplete_after_break)
+        self.live_faults = LiveFaults()
         self.fail_cues = 0
         self.fail_status = 503
         self._keys: dict[str, tuple[float, str, int, dict[str, Any]]] = {}
         self._next_event_id = int(clock()) % 0x3FFF_0000 + 1
 
     # -- channels --------------------------------------------------------------------------
+
+    def _add_timeline(self, channel: str, deplete_after_break: bool = False) -> None:
+        index = len(self.timelines)
+        self.timelines[channel] = ChannelTimeline(
+            channel,
+            self.media.content_segments,
+            self.media.ad_segments,
+            self.segment_seconds,
+            self.window,
+            offset=index * (self.media.content_segments // 2) % self.media.content_segments,
+            deplete_after_break=deplete_after_break,
+        )
+
+    def add_channels(self, count: int) -> list[str]:
+        """Add ``count`` channels ``demo/extra01``… (load tests of the live monitor); returns
+        every channel id. Raises ValueError for a count outside 0…200."""
+        if isinstance(count, bool) or not isinstance(count, int) or not 0 <= count <= 200:
+            raise ValueError("count must be an integer from 0 to 200")
+        with self.lock:
+            number = sum(1 for c in self.timelines if c.startswith("demo/extra"))
+            for offset in range(1, count + 1):
+                self._add_timeline(f"demo/extra{number + offset:02d}")
+            return list(self.timelines)
 
     def resolve(self, channel: object) -> str | None:
         """The channel id for ``"demo/sports1"`` or the bare ``"sports1"``; None if unknown."""
@@ -95,12 +111,21 @@ class CueDesk:
         ]
 
     def playlist(self, channel: str, variant: str) -> str:
-        """The live media playlist of ``variant`` of ``channel`` right now."""
+        """The live media playlist of ``variant`` of ``channel`` right now, as the planted
+        faults serve it (``faults.LiveFaults``)."""
         with self.lock:
             now = self.clock()
             timeline = self.timelines[channel]
             timeline.advance(now)
-            return media_playlist(timeline, variant, now)
+            text = media_playlist(timeline, variant, now)
+            return self.live_faults.apply(f"{channel}/{variant}", text)
+
+    def in_break(self, channel: str) -> bool:
+        """Whether ``channel`` is playing an ad break right now."""
+        with self.lock:
+            now = self.clock()
+            current = self.timelines[channel].current_break(now)
+            return current is not None and current.start <= now
 
     # -- faults ----------------------------------------------------------------------------
 
@@ -127,12 +152,27 @@ class CueDesk:
                 self.fail_status = int(fail_status)
             return self.faults()
 
+    def set_live_faults(self, body: dict[str, Any]) -> dict[str, Any]:
+        """Apply the live-stream faults of ``body`` (``faults.LiveFaults.update``); returns
+        the current faults. Raises ValueError for a malformed value (nothing changes)."""
+        with self.lock:
+            updated = LiveFaults(
+                dict(self.live_faults.frozen),
+                dict(self.live_faults.skew),
+                self.live_faults.slow_manifest_ms,
+                self.live_faults.broken_join,
+            )
+            updated.update(body)
+            self.live_faults = updated
+            return self.faults()
+
     def faults(self) -> dict[str, Any]:
         any_timeline = next(iter(self.timelines.values()))
         return {
             "deplete_after_break": any_timeline.deplete_after_break,
             "fail_cues": self.fail_cues,
             "fail_status": self.fail_status,
+            **self.live_faults.as_json(),
         }
 
     # -- cues ------------------------------------------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hmac
 import json
+import time
 from typing import Any
 
 from flask import Flask, Response, request, send_file
@@ -12,6 +13,7 @@ from werkzeug.exceptions import HTTPException
 
 from console.demo.cues.constants import SEGMENT_SECONDS, VARIANTS, log
 from console.demo.cues.desk import CueDesk
+from console.demo.cues.faults import VIEWER_COOKIE, broken_for_new_client
 from console.demo.cues.playlists import ad_playlist, multivariant
 
 PLAYLIST_TYPE = "application/vnd.apple.mpegurl"
@@ -90,6 +92,10 @@ def create_app(desk: CueDesk, token: str) -> Flask:
         body = request.get_json(force=True, silent=True)
         if not isinstance(body, dict):
             return _json(400, {"error": "the body must be a JSON object"})
+        try:
+            desk.set_live_faults(body)
+        except ValueError as exc:
+            return _json(422, {"error": str(exc)})
         return _json(
             200,
             desk.set_faults(
@@ -99,10 +105,28 @@ def create_app(desk: CueDesk, token: str) -> Flask:
             ),
         )
 
+    @app.post("/admin/channels")
+    def add_channels() -> Response:
+        denied = refused()
+        if denied is not None:
+            return denied
+        body = request.get_json(force=True, silent=True)
+        try:
+            channels = desk.add_channels(body.get("count") if isinstance(body, dict) else None)
+        except ValueError as exc:
+            return _json(422, {"error": str(exc)})
+        return _json(200, {"channels": channels})
+
+    def slowed() -> None:
+        delay_ms = desk.live_faults.slow_manifest_ms
+        if delay_ms:
+            time.sleep(delay_ms / 1000)
+
     @app.get("/<org>/<name>/master.m3u8")
     def master(org: str, name: str) -> Response:
         if desk.resolve(f"{org}/{name}") is None:
             return _json(404, {"error": f"unknown channel {org}/{name}"})
+        slowed()
         return _playlist(multivariant(desk.media), 60)
 
     @app.get("/<org>/<name>/<variant>.m3u8")
@@ -110,7 +134,14 @@ def create_app(desk: CueDesk, token: str) -> Flask:
         channel = desk.resolve(f"{org}/{name}")
         if channel is None or variant not in VARIANT_NAMES:
             return _json(404, {"error": f"no playlist {org}/{name}/{variant}.m3u8"})
-        return _playlist(desk.playlist(channel, variant), 1)
+        slowed()
+        text = desk.playlist(channel, variant)
+        new_client = VIEWER_COOKIE not in request.cookies
+        if new_client and desk.live_faults.broken_join and desk.in_break(channel):
+            text = broken_for_new_client(text)
+        response = _playlist(text, 1)
+        response.set_cookie(VIEWER_COOKIE, "1", path="/", httponly=True)
+        return response
 
     @app.get("/ads/<creative>/<variant>.m3u8")
     def creative(creative: str, variant: str) -> Response:

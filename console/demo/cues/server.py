@@ -87,13 +87,15 @@ def start_cue_service(
     window: int = WINDOW_SEGMENTS,
     deplete_after_break: bool = False,
     clock: Callable[[], float] = time.time,
+    extra_channels: int = 0,
 ) -> CueServer:
     """Start the demo cue service on ``host:port`` (0 = a free port).
 
     The channel media are packaged under ``demo_dir`` first when missing (seconds; see
     ``media``). ``token`` is the Bearer token of ``/cue``; ``segment_seconds``/``window``
-    shape the live playlists; ``deplete_after_break`` starts with the depletion fault on.
-    Returns the running server; call ``stop()``. Raises OSError or SeedError.
+    shape the live playlists; ``deplete_after_break`` starts with the depletion fault on;
+    ``extra_channels`` adds ``demo/extra01``… (load tests). Returns the running server; call
+    ``stop()``. Raises OSError or SeedError.
     """
     desk = CueDesk(
         ensure_media(demo_dir),
@@ -102,6 +104,7 @@ def start_cue_service(
         window=window,
         deplete_after_break=deplete_after_break,
     )
+    desk.add_channels(extra_channels)
     server = CueServer(desk, token, host=host, port=port)
     server.start()
     log.info("cue service on %s", server.url)
