@@ -251,3 +251,30 @@ def freeze_ffmpeg_at_first_segment(work_root: Path, timeout_s: float = 120) -> l
             return pids
         time.sleep(0.01)
     raise AssertionError(f"no segment appeared under {work_root} in {timeout_s} s")
+
+
+def live_group_members(pgid: int) -> list[int]:
+    """PIDs of the processes in process group ``pgid`` that are still alive (from
+    ``/proc/*/stat``; zombies, which only wait to be reaped, are not counted)."""
+    members = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path("/proc", entry, "stat").read_text()
+        except OSError:
+            continue
+        # "pid (comm) state ppid pgrp ...": comm may hold spaces and parentheses
+        fields = stat[stat.rfind(")") + 2 :].split()
+        if len(fields) > 2 and int(fields[2]) == pgid and fields[0] not in ("Z", "X"):
+            members.append(int(entry))
+    return members
+
+
+def wait_group_gone(pgid: int, timeout_s: float = 10) -> list[int]:
+    """Wait until no live process is left in group ``pgid`` (a SIGKILLed group dies in
+    moments); returns the survivors when ``timeout_s`` passes first (empty: all gone)."""
+    deadline = time.monotonic() + timeout_s
+    while (left := live_group_members(pgid)) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return left

@@ -1,6 +1,36 @@
 """Crash safety: `main.py backfill` in its own process group, SIGKILLed (with its ffmpeg)
-during the encode, mid-upload, after the ledger and after master.v1; after each kill the
-game still plays v1, and a re-run finishes with exactly the objects of an uninterrupted run.
+at four named points (during the encode, mid-upload, after the ledger, after master.v1) and
+at ``KILL_POINTS`` points drawn at random over the job's wall time; after each kill the game
+still plays v1, and a re-run finishes with exactly the objects of an uninterrupted run.
+
+Kill anywhere (``test_killed_anywhere_...``): the module's reference run, an uninterrupted
+backfill of the short v1 game (``make_short_v1``), measures the job's wall time W (from
+starting the CLI to its exit). ``random.Random(seed)`` draws ``KILL_POINTS`` fractions of W
+(seed ``SEED``, or ``$VIDEO_OPS_CRASH_SEED``); the fractions, not the seconds, are what the
+seed fixes, so the same seed hits the same moments of the job on a faster or slower machine.
+
+The points are chained on one game, in the order drawn: the CLI is started, SIGKILLed (its
+whole process group) at the point's second, checked, and the next point's run is the
+resume of that killed state, so a kill also lands in a resume (one that re-encodes and
+keeps the stored objects, or one that resumes from a stored ledger). A fresh game for
+every point would cost ~W more per point (its own re-run to completion), more than the
+module's budget (~4 minutes on a 2-core machine); one chain costs about 10 W (the killed
+runs) plus one re-run. A game's chain ends when it is complete (its run finished before
+its point, or the kill came after master.m3u8 was published): its last re-run is compared
+with the reference, and the next point starts on a fresh game. After every kill:
+
+- no process of the killed group is alive (the ffmpeg included);
+- ``master.m3u8`` holds the v1 bytes or the complete multivariant of the reference run;
+- the v1 objects are the uploaded bytes and the v1 playlist decodes whole (every frame);
+  a stored anchor equals the v1 bytes, a stored ledger's objects are all stored with its
+  SHA-256s, and a multivariant master has both behind it;
+
+and the game's final re-run ends with the reference's objects (every key of the game and
+its SHA-256, the ledger equal but for its game, job and time). Each point's record (seed,
+index, fraction, seconds, the phase the kill caught: startup / encode / upload / ledger /
+anchor / master written, or finished before the kill, and what was stored) is printed
+(visible with ``-s``), written to ``kill_anywhere.json`` in the test's tmp dir and to the
+JUnit ``record_property``; a failing point is named by seed, index and seconds.
 """
 
 from __future__ import annotations
@@ -8,10 +38,13 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import random
+import re
 import signal
 import subprocess
 import sys
 import time
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import pytest
@@ -26,12 +59,19 @@ from tests.backfill_support import (
     probe_video_packets,
     read_object,
     stored_etags,
+    wait_group_gone,
 )
 from tests.conftest import PROJECT, s3_client, upload_game
 from tests.file_keyring import ENV as KEYRING_ENV
 
 pytestmark = pytest.mark.timeout(600)
 PROFILE = "crash-test"
+SEED = 1313
+"""The kill-anywhere seed (issue 13); ``$VIDEO_OPS_CRASH_SEED`` overrides it."""
+SEED_ENV = "VIDEO_OPS_CRASH_SEED"
+KILL_POINTS = 20
+LEDGER = "abr/renditions.json"
+_STAGE_LINE = re.compile(r"^backfill \S+ \[[#?-]+\]\s+\d+% (\w+)")
 
 
 class Child:
@@ -42,6 +82,7 @@ class Child:
         self.config = config
         self.env = {
             **os.environ,
+            "PYTHONUNBUFFERED": "1",
             "VIDEO_OPS_DATA_DIR": str(root / "data"),
             "VIDEO_OPS_CONFIG_DIR": str(root / "config"),
             "PYTHON_KEYRING_BACKEND": "tests.file_keyring.JsonFileKeyring",
@@ -60,19 +101,30 @@ class Child:
         (root / "keyring.json").write_text(json.dumps({SERVICE: users}))
         self.work = root / "data" / "backfill-work"
 
-    def start(self, game: str, hold: str = "") -> subprocess.Popen:
+    def start(self, game: str, hold: str = "", log: Path | None = None) -> subprocess.Popen:
+        """``main.py backfill --game game --yes`` in a new session (its own process
+        group); its output on a pipe, or in the file ``log``."""
         env = dict(self.env)
         if hold:
             env["VIDEO_OPS_TEST_HOLD_AFTER"] = hold
-        return subprocess.Popen(
-            [sys.executable, "main.py", "backfill", "--game", game, "--yes"],
-            cwd=PROJECT,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            start_new_session=True,
-        )
+        argv = [sys.executable, "main.py", "backfill", "--game", game, "--yes"]
+        if log is None:
+            out = subprocess.PIPE
+        else:
+            out = log.open("w")
+        try:
+            return subprocess.Popen(
+                argv,
+                cwd=PROJECT,
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                text=True,
+                start_new_session=True,
+            )
+        finally:
+            if log is not None:
+                out.close()
 
     def run(self, game: str) -> str:
         child = self.start(game)
@@ -93,6 +145,27 @@ class Child:
         keys += [prefix + "master.m3u8", prefix + "master.v1.m3u8"]
         return {k[len(prefix) :]: hashlib.sha256(self.read(k)).hexdigest() for k in keys}
 
+    def game_digest(self, game: str) -> dict[str, str]:
+        """SHA-256 of every object of the game by relative key (v1 objects, anchor, master,
+        rungs), the ledger excepted (it names its game, job and time)."""
+        prefix = f"games/{game}/"
+        return {
+            k[len(prefix) :]: hashlib.sha256(self.read(k)).hexdigest()
+            for k in self.keys(prefix)
+            if k != prefix + LEDGER
+        }
+
+    def ledger_essence(self, game: str) -> dict:
+        """The stored ledger with what names this game, job and moment taken out (its
+        game id, job id and timestamps; keys relative to the game), so two games' ledgers
+        compare equal when they describe the same encode."""
+        prefix = f"games/{game}/"
+        doc = json.loads(self.read(prefix + LEDGER).decode().replace(prefix, "games/*/"))
+        for row in (doc, *doc["renditions"]):
+            for name in ("game_id", "job_id", "created_at"):
+                row.pop(name, None)
+        return doc
+
 
 def kill_tree(child: subprocess.Popen) -> None:
     os.killpg(child.pid, signal.SIGKILL)
@@ -112,8 +185,19 @@ def wait_for_line(child: subprocess.Popen, needle: str, timeout_s: float = 120) 
     raise AssertionError(f"never printed {needle!r}:\n{''.join(seen)}")
 
 
+@dataclass(frozen=True)
+class CrashEnv:
+    """The module's bucket and CLI child, the short v1 folder, and the reference: the
+    uninterrupted backfill of game "reference" (its final hashes, its wall time)."""
+
+    child: Child
+    short: Path
+    reference: dict[str, str]
+    wall_s: float
+
+
 @pytest.fixture(scope="module")
-def crash_env(moto_endpoint, tmp_path_factory):
+def crash_env(moto_endpoint, tmp_path_factory) -> CrashEnv:
     from services.storage import StorageConfig
 
     config = StorageConfig(moto_endpoint, "crash-bucket-1", "test", "test-secret")
@@ -123,8 +207,10 @@ def crash_env(moto_endpoint, tmp_path_factory):
     short = make_short_v1(tmp_path_factory.mktemp("crash-v1"))
     child = Child(tmp_path_factory.mktemp("crash-child"), config)
     upload_game(config, "reference", short)
+    started = time.monotonic()
     child.run("reference")
-    return child, short, child.final_hashes("reference")
+    wall_s = time.monotonic() - started
+    return CrashEnv(child, short, child.final_hashes("reference"), wall_s)
 
 
 def _killed_during_encode(child: Child, game: str) -> None:
@@ -153,6 +239,10 @@ def _held_after(stage: str):
     return kill
 
 
+def _v1_packets(gateway, key: str) -> int:
+    return len(probe_video_packets(gateway.url_for(key)))
+
+
 @pytest.mark.parametrize(
     ("point", "kill", "resumes_from_ledger"),
     [
@@ -165,7 +255,7 @@ def _held_after(stage: str):
 def test_killed_backfill_keeps_v1_playing_and_a_rerun_matches_an_uninterrupted_run(
     crash_env, point, kill, resumes_from_ledger
 ) -> None:
-    child, short, reference = crash_env
+    child, short, reference = crash_env.child, crash_env.short, crash_env.reference
     game = "killed-" + point.replace(" ", "-").replace(".", "")
     upload_game(child.config, game, short)
     v1 = (short / "master.m3u8").read_bytes()
@@ -177,10 +267,10 @@ def test_killed_backfill_keeps_v1_playing_and_a_rerun_matches_an_uninterrupted_r
     gateway = PlaybackGateway(child.config)
     gateway.start()
     try:
-        packets = probe_video_packets(gateway.url_for(f"games/{game}/master.m3u8"))
+        packets = _v1_packets(gateway, f"games/{game}/master.m3u8")
     finally:
         gateway.stop()
-    assert len(packets) == SHORT_V1_FRAMES, f"{point}: v1 no longer plays whole"
+    assert packets == SHORT_V1_FRAMES, f"{point}: v1 no longer plays whole"
 
     out = child.run(game)
     assert ("resuming: the stored ledger verifies" in out) == resumes_from_ledger, out
@@ -189,3 +279,257 @@ def test_killed_backfill_keeps_v1_playing_and_a_rerun_matches_an_uninterrupted_r
     for row in ledger["renditions"]:
         for obj in row["objects"]:
             assert hashlib.sha256(child.read(obj["key"])).hexdigest() == obj["sha256"]
+
+
+# --- kill anywhere -----------------------------------------------------------------------
+
+
+def crash_seed() -> int:
+    """``SEED``, or the integer in ``$VIDEO_OPS_CRASH_SEED``."""
+    return int(os.environ.get(SEED_ENV) or SEED)
+
+
+def kill_fractions(seed: int, count: int = KILL_POINTS) -> list[float]:
+    """``count`` kill points as fractions of the job's wall time, in (0, 1), in the order
+    ``random.Random(seed)`` draws them."""
+    rng = random.Random(seed)
+    return [rng.uniform(0.001, 0.999) for _ in range(count)]
+
+
+@dataclass
+class PointRecord:
+    """What one kill point did: where it was (``index``, ``fraction`` of W, ``seconds``
+    after the start), on which ``game`` and run of its chain, when the kill landed
+    (``killed_at_s``, None: the run finished by itself first), the last stage the run
+    printed, whether it resumed from a stored ledger, the ``phase`` the kill caught, what
+    was ``stored`` after it, and the ``problems`` the checks found (empty: ok)."""
+
+    index: int
+    fraction: float
+    seconds: float
+    game: str
+    run: int
+    killed_at_s: float | None = None
+    stage: str = "starting"
+    resumed_from_ledger: bool = False
+    phase: str = ""
+    stored: dict = field(default_factory=dict)
+    new_rung_objects: int = 0
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def name(self) -> str:
+        return f"point {self.index} at {self.seconds:.2f} s (fraction {self.fraction:.4f})"
+
+    def line(self) -> str:
+        when = "finished first" if self.killed_at_s is None else f"killed {self.killed_at_s:.2f}"
+        verdict = "ok" if not self.problems else "FAILED: " + "; ".join(self.problems)
+        resumed = ", resumed from the ledger" if self.resumed_from_ledger else ""
+        return (
+            f"#{self.index:2d} {self.seconds:6.2f} s ({self.fraction:.4f} W) {self.game} "
+            f"run {self.run}: {when}; stage {self.stage}{resumed}; phase {self.phase}; "
+            f"stored {self.stored}; {verdict}"
+        )
+
+
+class KillChain:
+    """Runs the kill points one after the other on a chain of games (module docstring):
+    one PlaybackGateway for the v1 probes, one log file per run under ``logs``."""
+
+    def __init__(self, env: CrashEnv, gateway, logs: Path) -> None:
+        self.env = env
+        self.child = env.child
+        self.gateway = gateway
+        self.logs = logs
+        self.v1 = (env.short / "master.m3u8").read_bytes()
+        self.v1_files = {  # the v1 media objects; master.m3u8 is checked by state()
+            p.name: hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in env.short.iterdir()
+            if p.name != "master.m3u8"
+        }
+        ref = self.child
+        self.complete_master = ref.read("games/reference/master.m3u8")
+        self.reference_digest = ref.game_digest("reference")
+        self.reference_ledger = ref.ledger_essence("reference")
+        self.rung_objects = sum(1 for k in self.reference_digest if k.startswith("abr/"))
+        self.games = 0
+        self.game = ""
+        self.runs = 0
+        self.final_checks: list[str] = []
+
+    def fresh_game(self) -> None:
+        self.games += 1
+        self.game = f"anywhere-{self.games}"
+        self.runs = 0
+        upload_game(self.child.config, self.game, self.env.short)
+
+    def kill_at(self, index: int, fraction: float) -> PointRecord:
+        """Start the current game's backfill, SIGKILL its group ``fraction`` x W seconds
+        after the start (unless it exits first), check the invariants, and end the game's
+        chain when it is complete."""
+        if not self.game:
+            self.fresh_game()
+        self.runs += 1
+        seconds = fraction * self.env.wall_s
+        rec = PointRecord(index, fraction, seconds, self.game, self.runs)
+        before = self.state()
+        log = self.logs / f"{index:02d}-{self.game}-run{self.runs}.log"
+        started = time.monotonic()
+        running = self.child.start(self.game, log=log)
+        try:
+            running.wait(timeout=max(0.0, started + seconds - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            os.killpg(running.pid, signal.SIGKILL)
+            rec.killed_at_s = time.monotonic() - started
+            running.wait(timeout=30)
+            survivors = wait_group_gone(running.pid) or ffmpeg_pids(self.child.work)
+            if survivors:
+                rec.problems.append(f"processes {survivors} survived the kill")
+        out = log.read_text()
+        if rec.killed_at_s is None and running.returncode != 0:
+            rec.problems.append(f"the run failed by itself (exit {running.returncode})")
+        stages = [m.group(1) for m in map(_STAGE_LINE.match, out.splitlines()) if m]
+        rec.stage = stages[-1] if stages else "starting"
+        rec.resumed_from_ledger = "resuming: the stored ledger verifies" in out
+        after = self.state()
+        rec.stored = after
+        rec.new_rung_objects = after["rung_objects"] - before["rung_objects"]
+        rec.phase = self.phase(rec, out, before, after)
+        rec.problems += self.check_invariants(after)
+        if rec.killed_at_s is None or after["master"] == "multivariant":
+            rec.problems += self.finish_game(rerun=rec.killed_at_s is not None)
+        return rec
+
+    def state(self) -> dict:
+        """What the current game holds: master ("v1", "multivariant" or "other"), how
+        many rung objects of the reference's, and whether the ledger and anchor exist."""
+        prefix = f"games/{self.game}/"
+        keys = self.child.keys(prefix)
+        master = self.child.read(prefix + "master.m3u8")
+        kind = {self.v1: "v1", self.complete_master: "multivariant"}.get(master, "other")
+        rungs = [k for k in keys if k.startswith(prefix + "abr/") and k != prefix + LEDGER]
+        return {
+            "master": kind,
+            "rung_objects": len(rungs),
+            "of": self.rung_objects,
+            "ledger": prefix + LEDGER in keys,
+            "anchor": prefix + "master.v1.m3u8" in keys,
+        }
+
+    @staticmethod
+    def phase(rec: PointRecord, out: str, before: dict, after: dict) -> str:
+        """The step the killed run had reached: its last durable write, else the stage it
+        had printed, else whether it had started the encode (``out``: its output)."""
+        if rec.killed_at_s is None:
+            return "finished before the kill"
+        if after["master"] == "multivariant":
+            return "master written"
+        written = [
+            (rec.stage == "publish", "publish (master.m3u8 not written yet)"),
+            (after["anchor"] and not before["anchor"], "anchor written"),
+            (rec.stage == "anchor", "anchor (being written)"),
+            (after["ledger"] and not before["ledger"], "ledger written"),
+            (rec.stage == "ledger", "ledger (being written)"),
+            (rec.resumed_from_ledger, "resume (the stored ledger verified)"),
+            (rec.stage == "verify", "verify"),
+            (rec.new_rung_objects > 0 or rec.stage == "upload", "upload"),
+            ("; encoding " in out, "encode"),
+        ]
+        return next((name for hit, name in written if hit), "startup")
+
+    def check_invariants(self, state: dict) -> list[str]:
+        """The after-kill checks (module docstring); one line per broken invariant."""
+        prefix = f"games/{self.game}/"
+        problems = []
+        if state["master"] == "other":
+            problems.append("master.m3u8 is neither the v1 bytes nor the complete multivariant")
+        for name, sha in self.v1_files.items():
+            if hashlib.sha256(self.child.read(prefix + name)).hexdigest() != sha:
+                problems.append(f"the v1 object {name} changed")
+        if state["anchor"] and self.child.read(prefix + "master.v1.m3u8") != self.v1:
+            problems.append("master.v1.m3u8 differs from the v1 playlist")
+        if state["master"] == "multivariant" and not (state["anchor"] and state["ledger"]):
+            problems.append("master.m3u8 is published without its anchor and ledger")
+        if state["ledger"]:
+            problems += self.ledger_problems()
+        v1_key = prefix + ("master.m3u8" if state["master"] == "v1" else "master.v1.m3u8")
+        packets = _v1_packets(self.gateway, v1_key)
+        if packets != SHORT_V1_FRAMES:
+            problems.append(f"v1 decodes {packets} of {SHORT_V1_FRAMES} frames")
+        return problems
+
+    def ledger_problems(self) -> list[str]:
+        """Every object the stored ledger records must be stored with its SHA-256."""
+        ledger = json.loads(self.child.read(f"games/{self.game}/{LEDGER}"))
+        stored = self.child.keys(f"games/{self.game}/abr/")
+        problems = []
+        for row in ledger["renditions"]:
+            for obj in row["objects"]:
+                if obj["key"] not in stored:
+                    problems.append(f"the ledger records {obj['key']}, which is not stored")
+                elif hashlib.sha256(self.child.read(obj["key"])).hexdigest() != obj["sha256"]:
+                    problems.append(f"{obj['key']} is stored with other bytes than its ledger's")
+        return problems
+
+    def finish_game(self, *, rerun: bool) -> list[str]:
+        """Run the current game to completion (unless its last run completed) and compare
+        it with the reference; the next point starts on a fresh game."""
+        problems = []
+        if rerun:
+            started = time.monotonic()
+            running = self.child.start(self.game, log=self.logs / f"{self.game}-final.log")
+            running.wait(timeout=300)
+            if running.returncode != 0:
+                problems.append(f"the re-run of {self.game} failed (exit {running.returncode})")
+            took = time.monotonic() - started
+            self.final_checks.append(f"{self.game}: re-run to completion in {took:.2f} s")
+        if self.child.game_digest(self.game) != self.reference_digest:
+            problems.append(f"{self.game}: the final objects differ from the reference run's")
+        elif self.child.ledger_essence(self.game) != self.reference_ledger:
+            problems.append(f"{self.game}: the final ledger differs from the reference run's")
+        else:
+            self.final_checks.append(f"{self.game}: equal to the uninterrupted run")
+        self.game = ""
+        return problems
+
+
+def test_killed_anywhere_keeps_v1_playing_and_the_rerun_matches_an_uninterrupted_run(
+    crash_env, tmp_path, record_property
+) -> None:
+    from services.gateway import PlaybackGateway
+
+    seed = crash_seed()
+    fractions = kill_fractions(seed)
+    print(f"\nkill anywhere: seed {seed} ({SEED_ENV}), W = {crash_env.wall_s:.2f} s")
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    gateway = PlaybackGateway(crash_env.child.config)
+    gateway.start()
+    try:
+        chain = KillChain(crash_env, gateway, logs)
+        records = []
+        for index, fraction in enumerate(fractions):
+            records.append(chain.kill_at(index, fraction))
+            print(records[-1].line(), flush=True)
+        final_problems = chain.finish_game(rerun=True) if chain.game else []
+    finally:
+        gateway.stop()
+    for line in chain.final_checks:
+        print(line)
+    report = {
+        "seed": seed,
+        "wall_s": round(crash_env.wall_s, 3),
+        "points": [asdict(r) for r in records],
+        "final": chain.final_checks,
+        "final_problems": final_problems,
+    }
+    (tmp_path / "kill_anywhere.json").write_text(json.dumps(report, indent=2))
+    record_property("kill_anywhere", json.dumps(report))
+    failures = [f"seed {seed}, {r.name}: {p}" for r in records for p in r.problems]
+    failures += [f"seed {seed}, final re-run: {p}" for p in final_problems]
+    assert not failures, "\n".join(failures)
+    killed = sum(r.killed_at_s is not None for r in records)
+    assert killed >= KILL_POINTS // 4, (
+        f"seed {seed}: only {killed} of {KILL_POINTS} points caught a running job "
+        f"(W = {crash_env.wall_s:.2f} s is far off this machine's runs)"
+    )
