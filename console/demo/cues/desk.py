@@ -159,7 +159,7 @@ class CueDesk:
             updated = LiveFaults(
                 dict(self.live_faults.frozen),
                 dict(self.live_faults.skew),
-                self.live_faults.slow_manifest_ms,
+                dict(self.live_faults.slow_ms),
                 self.live_faults.broken_join,
             )
             updated.update(body)

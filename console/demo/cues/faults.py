@@ -6,7 +6,7 @@ can be shown for real (tests and demos; all off by default).
 - **skew** a variant's media sequence by N segments (its EXT-X-MEDIA-SEQUENCE is written N
   higher for the same segments): drift between variants (RFC 8216 §6.2.2 wants the same
   numbering on every variant of a channel);
-- **slow** every manifest response by N ms: manifest latency;
+- **slow** a channel's manifest responses by N ms (``{"org/channel": N}``): manifest latency;
 - **broken join**: during a break, a client that has never been served before (no
   ``viewer`` cookie) gets a playlist cut short after an EXTINF: a late joiner's broken
   playlist, as the old stack served one to 40 % of them;
@@ -32,13 +32,13 @@ class LiveFaults:
 
     frozen: dict[str, str | None] = field(default_factory=dict)
     skew: dict[str, int] = field(default_factory=dict)
-    slow_manifest_ms: int = 0
+    slow_ms: dict[str, int] = field(default_factory=dict)
     broken_join: bool = False
 
     def update(self, body: dict[str, Any]) -> None:
         """Apply a ``POST /admin/faults`` body: each key present replaces that fault's state
         (``freeze``: list of variants; ``skew``: ``{variant: segments}``;
-        ``slow_manifest_ms``: int ≥ 0; ``broken_join``: bool). Raises ValueError."""
+        ``slow_manifest_ms``: ``{channel: ms}``; ``broken_join``: bool). Raises ValueError."""
         if "freeze" in body:
             names = body["freeze"] or []
             if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
@@ -52,10 +52,13 @@ class LiveFaults:
                 raise ValueError("skew must map org/channel/variant to a number of segments")
             self.skew = {str(k): int(v) for k, v in skew.items()}
         if "slow_manifest_ms" in body:
-            value = body["slow_manifest_ms"]
-            if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 10_000:
-                raise ValueError("slow_manifest_ms must be an integer from 0 to 10000")
-            self.slow_manifest_ms = value
+            slow = body["slow_manifest_ms"] or {}
+            if not isinstance(slow, dict) or not all(
+                isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= 10_000
+                for v in slow.values()
+            ):
+                raise ValueError("slow_manifest_ms must map org/channel to 0…10000 ms")
+            self.slow_ms = {str(k): int(v) for k, v in slow.items()}
         if "broken_join" in body:
             self.broken_join = bool(body["broken_join"])
 
@@ -64,7 +67,7 @@ class LiveFaults:
         return {
             "freeze": sorted(self.frozen),
             "skew": dict(self.skew),
-            "slow_manifest_ms": self.slow_manifest_ms,
+            "slow_manifest_ms": dict(self.slow_ms),
             "broken_join": self.broken_join,
         }
 

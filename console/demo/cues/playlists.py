@@ -100,7 +100,7 @@ def media_playlist(timeline: ChannelTimeline, variant: str, now: float) -> str:
         "#EXTM3U",
         "#EXT-X-VERSION:3",
         f"#EXT-X-TARGETDURATION:{round(seconds)}",
-        f"#EXT-X-MEDIA-SEQUENCE:{slots[0].sequence if slots else 0}",
+        f"#EXT-X-MEDIA-SEQUENCE:{slots[0].sequence if slots else timeline.next_sequence or 0}",
         f"#EXT-X-DISCONTINUITY-SEQUENCE:{timeline.discontinuity_sequence}",
     ]
     for position, slot in enumerate(slots):

@@ -117,8 +117,8 @@ def create_app(desk: CueDesk, token: str) -> Flask:
             return _json(422, {"error": str(exc)})
         return _json(200, {"channels": channels})
 
-    def slowed() -> None:
-        delay_ms = desk.live_faults.slow_manifest_ms
+    def slowed(channel: str) -> None:
+        delay_ms = desk.live_faults.slow_ms.get(channel, 0)
         if delay_ms:
             time.sleep(delay_ms / 1000)
 
@@ -126,7 +126,7 @@ def create_app(desk: CueDesk, token: str) -> Flask:
     def master(org: str, name: str) -> Response:
         if desk.resolve(f"{org}/{name}") is None:
             return _json(404, {"error": f"unknown channel {org}/{name}"})
-        slowed()
+        slowed(f"{org}/{name}")
         return _playlist(multivariant(desk.media), 60)
 
     @app.get("/<org>/<name>/<variant>.m3u8")
@@ -134,7 +134,7 @@ def create_app(desk: CueDesk, token: str) -> Flask:
         channel = desk.resolve(f"{org}/{name}")
         if channel is None or variant not in VARIANT_NAMES:
             return _json(404, {"error": f"no playlist {org}/{name}/{variant}.m3u8"})
-        slowed()
+        slowed(channel)
         text = desk.playlist(channel, variant)
         new_client = VIEWER_COOKIE not in request.cookies
         if new_client and desk.live_faults.broken_join and desk.in_break(channel):

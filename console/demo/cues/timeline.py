@@ -15,7 +15,8 @@ content, the content or the ad creative looping) carries a discontinuity, and th
 discontinuity sequence counts those that slid out of the window (RFC 8216 §6.2.2).
 
 *Depletion* (a fault for tests): once a break has ended, the channel publishes one content
-segment and then nothing more; its playlists go stale, as the old stack's did.
+segment and then nothing more, while the published segments keep leaving the window as
+time passes: the window shrinks to nothing, as the old stack's did after ad breaks.
 """
 
 from __future__ import annotations
@@ -163,6 +164,11 @@ class ChannelTimeline:
                 self.discontinuity_sequence += int(dropped.discontinuity)
             if self.deplete_after_break and slot.resumes_after is not None:
                 self.depleted = True
+        if self.depleted:  # nothing new, but old segments still leave the window
+            horizon = math.floor(now / self.segment_seconds) - self.window
+            while self.slots and self.slots[0].sequence < horizon:
+                dropped = self.slots.popleft()
+                self.discontinuity_sequence += int(dropped.discontinuity)
         window_start = self.slots[0].start if self.slots else now
         self.breaks = [b for b in self.breaks if b.expires_at > now or b.end > window_start]
 
