@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 from console.profiles import DEMO_PROFILE, Profile, load_profiles
 from services.assets import AssetsClient
+from services.audit.gate_client import ViewerConfig
 from services.catalog import CatalogService
 from services.credentials import CredentialStore
 from services.cues import CueClient
@@ -27,6 +28,9 @@ from services.storage import Storage, StorageConfig
 ASSETS_API_TOKEN = "assets_api_token"
 #: keyring name of a profile's SSAI cue service token
 SSAI_TOKEN = "ssai_token"
+#: keyring names of a profile's playback API token and gate signing key (migration audit)
+VIEWER_API_TOKEN = "viewer_api_token"
+GATE_SIGNING_KEY = "gate_signing_key"
 
 
 @dataclass
@@ -36,7 +40,8 @@ class AppContext:
 
     ``assets`` is the video-assets API client, None when the profile cannot reach that API;
     ``assets_problem`` then says why (empty when ``assets`` is set). ``cues`` and
-    ``cues_problem`` are the same for the SSAI cue service.
+    ``cues_problem`` are the same for the SSAI cue service, ``viewer`` and
+    ``viewer_problem`` for the playback API and gate the migration audit uses.
     """
 
     profile: Profile
@@ -48,6 +53,8 @@ class AppContext:
     assets_problem: str = ""
     cues: CueClient | None = None
     cues_problem: str = ""
+    viewer: ViewerConfig | None = None
+    viewer_problem: str = ""
     _closed: bool = field(default=False, repr=False)
 
     @property
@@ -86,7 +93,8 @@ class AppContext:
 def _demo_stack() -> tuple[Profile, StorageConfig, dict[str, str | None]]:
     """Start or join the embedded demo stack (blocking: seconds on the first run while it
     seeds) and describe it as a profile, with its storage config and its published
-    (non-secret) tokens, ``{"assets": …, "cues": …}`` (None when it publishes none).
+    (non-secret) tokens, ``{"assets": …, "cues": …, "viewer": …, "gate": …}`` (None when it
+    publishes none).
     Raises ``BadConfig``."""
     from console.demo.stack import DemoStackError, ensure_demo_stack
 
@@ -101,6 +109,7 @@ def _demo_stack() -> tuple[Profile, StorageConfig, dict[str, str | None]]:
         region=endpoint.region,
         ssai_url=endpoint.ssai_url or "",
         assets_api_url=endpoint.assets_api_url or "",
+        viewer_url=endpoint.viewer_url or "",
         is_demo=True,
     )
     config = StorageConfig(
@@ -110,7 +119,12 @@ def _demo_stack() -> tuple[Profile, StorageConfig, dict[str, str | None]]:
         endpoint.secret_key,
         endpoint.region,
     )
-    tokens = {"assets": endpoint.assets_api_token, "cues": endpoint.ssai_token}
+    tokens = {
+        "assets": endpoint.assets_api_token,
+        "cues": endpoint.ssai_token,
+        "viewer": endpoint.viewer_api_token,
+        "gate": endpoint.viewer_signing_key,
+    }
     return profile, config, tokens
 
 
@@ -170,6 +184,31 @@ def cues_client_for(
         return None, str(exc)
 
 
+def viewer_for(
+    profile: Profile, credentials: CredentialStore, demo: dict[str, str | None] | None = None
+) -> tuple[ViewerConfig | None, str]:
+    """The viewer side (playback API + gate) of ``profile`` and ``""``, or None and a
+    sentence saying why. The signing key is optional (without it the audit skips the
+    expired and session-token rows). Never raises. ``demo``: the stack's published values."""
+    if not profile.viewer_url:
+        if profile.is_demo:
+            return None, "the embedded demo stack runs no gate or playback API"
+        return None, (
+            f"profile {profile.name!r} has no viewer URL: main.py profile add "
+            f"{profile.name} --endpoint … --viewer-url URL"
+        )
+    if profile.is_demo:
+        token, key = (demo or {}).get("viewer"), (demo or {}).get("gate")
+    else:
+        token = credentials.get(profile.name, VIEWER_API_TOKEN)
+        key = credentials.get(profile.name, GATE_SIGNING_KEY)
+    if not token:
+        return None, (
+            f"no playback API token in the keyring: main.py profile set-token {profile.name} viewer"
+        )
+    return ViewerConfig(profile.viewer_url, token, key or ""), ""
+
+
 def build_context(profile_name: str | None = None) -> AppContext:
     """Blocking construction (run it in a worker thread from the GUI). Raises ``BadConfig``."""
     credentials = CredentialStore()
@@ -185,6 +224,7 @@ def build_context(profile_name: str | None = None) -> AppContext:
         profile, config, demo_tokens = _demo_stack()
     assets, assets_problem = assets_client_for(profile, credentials, demo_tokens.get("assets"))
     cues, cues_problem = cues_client_for(profile, credentials, demo_tokens.get("cues"))
+    viewer, viewer_problem = viewer_for(profile, credentials, demo_tokens)
     storage = Storage(config)
     gateway = PlaybackGateway(config)
     gateway.start()
@@ -198,6 +238,8 @@ def build_context(profile_name: str | None = None) -> AppContext:
         assets_problem=assets_problem,
         cues=cues,
         cues_problem=cues_problem,
+        viewer=viewer,
+        viewer_problem=viewer_problem,
     )
 
 

@@ -13,6 +13,7 @@ File format::
     bucket = "griddy-video"
     ssai_url = "https://ssai.example.com"
     assets_api_url = "https://api.example.com"
+    viewer_url = "https://watch.example.com"     # playback API + gate (migration audit)
     channels = ["live/sports1", "live/sports2"]   # cue service channels (org/channel)
 """
 
@@ -51,6 +52,9 @@ class Profile:
     is_demo: bool = False
     channels: tuple[str, ...] = ()
     source_prefix: str = ""
+    viewer_url: str = ""
+    """The origin of the playback API and the gate (``/api/games/…``, ``/games/…``,
+    docs/contracts.md §1.5), for the migration audit; empty: no audit."""
 
     def storage_config(self, credentials: CredentialStore) -> StorageConfig:
         """The S3 config with keys from the keyring; raises ``BadConfig`` when unset."""
@@ -113,6 +117,8 @@ def save_profile(profile: Profile, *, make_default: bool = False, path: Path | N
             fields["channels"] = channels
         if not fields["source_prefix"]:  # written only when spot-check sources have one
             del fields["source_prefix"]
+        if not fields["viewer_url"]:  # written only when the audit has a viewer side
+            del fields["viewer_url"]
         rows[name] = fields
     data = {"default": profile.name if make_default or not default else default, "profiles": rows}
     tmp = path.with_suffix(".tmp")

@@ -8,7 +8,7 @@ import getpass
 import sys
 
 from console.cli.session import Unusable
-from console.context import ASSETS_API_TOKEN, SSAI_TOKEN
+from console.context import ASSETS_API_TOKEN, GATE_SIGNING_KEY, SSAI_TOKEN, VIEWER_API_TOKEN
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
@@ -34,12 +34,17 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         default="",
         help="key prefix of {game_id}.mp4 sources for spot-check fidelity",
     )
+    add.add_argument("--viewer-url", default="", help="origin of the playback API and gate (audit)")
     add.add_argument("--default", action="store_true", help="make it the default profile")
     keys = profile_cmd.add_parser("set-keys", help="store S3 keys in the OS keyring (prompted)")
     keys.add_argument("name")
     token = profile_cmd.add_parser("set-token", help="store an API token in the keyring (prompted)")
     token.add_argument("name")
-    token.add_argument("api", choices=["assets", "cues"], help="which API the token is for")
+    token.add_argument(
+        "api",
+        choices=["assets", "cues", "viewer", "gate"],
+        help="which API the token is for (viewer: the playback API; gate: its signing key)",
+    )
 
 
 def run_profile(args: argparse.Namespace) -> int:
@@ -79,6 +84,7 @@ def run_profile(args: argparse.Namespace) -> int:
             assets_api_url=args.assets_api_url,
             channels=tuple(args.channel),
             source_prefix=args.source_prefix,
+            viewer_url=args.viewer_url,
         )
         save_profile(profile, make_default=args.default)
         print(f"Profile {args.name!r} saved. Store its keys: main.py profile set-keys {args.name}")
@@ -114,7 +120,13 @@ def _set_token(name: str, api: str) -> int:
         print("No token entered: nothing stored.", file=sys.stderr)
         return 2
     store = CredentialStore()
-    if not store.set(name, SSAI_TOKEN if api == "cues" else ASSETS_API_TOKEN, secret):
+    names = {
+        "cues": SSAI_TOKEN,
+        "assets": ASSETS_API_TOKEN,
+        "viewer": VIEWER_API_TOKEN,
+        "gate": GATE_SIGNING_KEY,
+    }
+    if not store.set(name, names[api], secret):
         print(f"Not saved: {store.status}.", file=sys.stderr)
         return 1
     print(f"{api.capitalize()} API token of {name!r} stored in the OS keyring.")

@@ -35,6 +35,7 @@ SERVICES_ENV = "VIDEO_OPS_DEMO_SERVICES"
 SERVICE_FACTORIES: list[str] = [
     "console.demo.cues:create_service",  # SSAI cue service -> "ssai_url" (+ token)
     "console.demo.assets_api:create_service",  # video-assets API -> "assets_api_url" (+ token)
+    "console.demo.viewer:create_service",  # gate + playback/clip API -> "viewer_url" (+ key)
 ]
 """Factories of the services hosted next to S3, as ``"package.module:callable"``."""
 

@@ -51,7 +51,8 @@ class DemoEndpoint:
     ``assets_api_url`` are the base URLs of the hosted cue service and assets API, None when
     those services are not running; ``assets_api_token`` is the assets API's Bearer token, a
     fixed, non-secret demo value (loopback only) published in ``stack.json``; ``ssai_token``
-    likewise for the cue service.
+    likewise for the cue service. ``viewer_url`` is the origin of the gate and the playback
+    and clip APIs (docs/contracts.md §1.5), with their demo API token and HS256 signing key.
     """
 
     endpoint_url: str
@@ -63,6 +64,9 @@ class DemoEndpoint:
     assets_api_url: str | None = None
     assets_api_token: str | None = None
     ssai_token: str | None = None
+    viewer_url: str | None = None
+    viewer_api_token: str | None = None
+    viewer_signing_key: str | None = None
 
 
 @dataclass(frozen=True)
@@ -88,6 +92,9 @@ def _endpoint_from(doc: dict) -> DemoEndpoint:
         assets_api_url=doc.get("assets_api_url"),
         assets_api_token=doc.get("assets_api_token"),
         ssai_token=doc.get("ssai_token"),
+        viewer_url=doc.get("viewer_url"),
+        viewer_api_token=doc.get("viewer_api_token"),
+        viewer_signing_key=doc.get("viewer_signing_key"),
     )
 
 

@@ -28,6 +28,7 @@ log = logging.getLogger("console.demo.viewer")
 
 DEMO_SIGNING_KEY = "demo-viewer-signing-key-not-a-secret-loopback-only"
 """The demo's HS256 key (32+ bytes, RFC 7518 §3.2); not a secret: loopback only."""
+PORT_FILE = "viewer.port"
 DEMO_API_TOKEN = "demo-viewer-api-token"
 """The demo playback API's Bearer token; not a secret either."""
 
@@ -110,14 +111,15 @@ def start_viewer(
     api_token: str = DEMO_API_TOKEN,
     mistakes: Mistakes | None = None,
     switch: MistakeSwitch | None = None,
+    port: int = 0,
 ) -> ViewerServer:
     """Start a gate + playback/clip API over ``bucket`` (``s3`` a boto3 client) on a free
-    loopback port; ``mistakes`` plants a fixed set, ``switch`` reads them from a file.
+    loopback port (or ``port``); ``mistakes`` plants a fixed set, ``switch`` reads them from a file.
     Returns the running server; call ``stop()``. Raises OSError."""
     server = ViewerServer(
         s3, bucket, signing_key, api_token, switch or MistakeSwitch(fixed=mistakes or Mistakes())
     )
-    server.start()
+    server.start(port=port)
     log.info("viewer service (gate + playback API) on %s", server.url)
     return server
 
@@ -133,10 +135,22 @@ class ViewerService:
         self.server: ViewerServer | None = None
 
     def start(self) -> str:
-        """Serve over the demo bucket; returns the base URL."""
-        self.server = start_viewer(
-            self.ctx.s3_client(), self.ctx.bucket, switch=MistakeSwitch(self.ctx.demo_dir)
-        )
+        """Serve over the demo bucket on the port it had last time when that port is free
+        (``<demo dir>/viewer.port``: playback URLs stay the same across restarts, as the
+        audit's baseline expects of a real origin), else on a new one; returns the URL."""
+        port_file = self.ctx.demo_dir / PORT_FILE
+        try:
+            port = int(port_file.read_text(encoding="utf-8").strip())
+        except (OSError, ValueError):
+            port = 0
+        switch = MistakeSwitch(self.ctx.demo_dir)
+        try:
+            self.server = start_viewer(
+                self.ctx.s3_client(), self.ctx.bucket, switch=switch, port=port
+            )
+        except OSError:
+            self.server = start_viewer(self.ctx.s3_client(), self.ctx.bucket, switch=switch)
+        port_file.write_text(f"{self.server.url.rsplit(':', 1)[1]}\n", encoding="utf-8")
         return self.server.url
 
     def extra_state(self) -> dict[str, str]:
