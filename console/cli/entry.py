@@ -13,7 +13,17 @@ import argparse
 import asyncio
 import sys
 
-from console.cli import assets, backfill, catalog, clips, cues, demo, profiles, spotcheck
+from console.cli import (
+    assets,
+    backfill,
+    catalog,
+    clips,
+    cues,
+    demo,
+    monitor,
+    profiles,
+    spotcheck,
+)
 from console.cli.session import Unusable
 from services.errors import ServiceError, describe
 
@@ -25,6 +35,7 @@ ASYNC_COMMANDS = {
     "cue": cues.run_cues,
     "spotcheck": spotcheck.run_spotcheck,
     "clip": clips.run_clip,
+    "monitor": monitor.run_monitor,
 }
 #: command → plain function of the parsed arguments, returning the exit code
 SYNC_COMMANDS = {"demo": demo.run_demo, "profile": profiles.run_profile}
@@ -34,7 +45,7 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="main.py", description="Video Ops Console")
     parser.add_argument("--profile", help="profile name (default: the file's default, else demo)")
     commands = parser.add_subparsers(dest="command")
-    for module in (catalog, assets, backfill, cues, spotcheck, clips, demo):
+    for module in (catalog, assets, backfill, cues, monitor, spotcheck, clips, demo):
         module.add_parser(commands)
     smoke = commands.add_parser(
         "smoke", help="end-to-end check: open the window on the demo, play, seek, screenshot"
