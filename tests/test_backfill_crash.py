@@ -493,6 +493,7 @@ class KillChain:
         return problems
 
 
+@pytest.mark.timeout(900)  # ~12 W: 20 killed runs and the re-runs; 4 min on 2 idle cores
 def test_killed_anywhere_keeps_v1_playing_and_the_rerun_matches_an_uninterrupted_run(
     crash_env, tmp_path, record_property
 ) -> None:
