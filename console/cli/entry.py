@@ -15,6 +15,7 @@ import sys
 
 from console.cli import (
     assets,
+    audit,
     backfill,
     catalog,
     clips,
@@ -36,6 +37,7 @@ ASYNC_COMMANDS = {
     "spotcheck": spotcheck.run_spotcheck,
     "clip": clips.run_clip,
     "monitor": monitor.run_monitor,
+    "audit": audit.run_audit,
 }
 #: command → plain function of the parsed arguments, returning the exit code
 SYNC_COMMANDS = {"demo": demo.run_demo, "profile": profiles.run_profile}
@@ -45,7 +47,7 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="main.py", description="Video Ops Console")
     parser.add_argument("--profile", help="profile name (default: the file's default, else demo)")
     commands = parser.add_subparsers(dest="command")
-    for module in (catalog, assets, backfill, cues, monitor, spotcheck, clips, demo):
+    for module in (catalog, assets, backfill, cues, monitor, spotcheck, audit, clips, demo):
         module.add_parser(commands)
     smoke = commands.add_parser(
         "smoke", help="end-to-end check: open the window on the demo, play, seek, screenshot"

@@ -19,6 +19,7 @@ from console.context import AppContext
 from console.paths import data_dir, resources_dir
 from services.backfill.game_backfill import Checkpoint, GameBackfill, no_checkpoint
 from services.catalog import GameState, GameSummary
+from services.job_reporting import JobOutcome, JobReporter, Operation
 from services.ladder import Ladder, load_ladder
 
 KIND = "backfill"
@@ -80,8 +81,25 @@ class BackfillJobs:
 
     def operation(
         self, game_id: str, *, force: bool = False, checkpoint: Checkpoint = no_checkpoint
-    ) -> GameBackfill:
-        """The job operation backfilling ``game_id`` (``await op(reporter)``)."""
+    ) -> Operation:
+        """The job operation backfilling ``game_id`` (``await op(reporter)``). When the
+        profile has a viewer side, its first step records the game's playback URL as the
+        migration audit's pre-migration baseline (``console.ops.audit.record_baseline``,
+        kept once, never replaced)."""
+        backfill = self._backfill(game_id, force=force, checkpoint=checkpoint)
+        if self.context.viewer is None:
+            return backfill
+        context = self.context
+
+        async def with_baseline(reporter: JobReporter) -> JobOutcome:
+            from console.ops.audit import record_baseline
+
+            reporter.log(await record_baseline(context, game_id))
+            return await backfill(reporter)
+
+        return with_baseline
+
+    def _backfill(self, game_id: str, *, force: bool, checkpoint: Checkpoint) -> GameBackfill:
         return GameBackfill(
             self.context.storage,
             self.context.gateway.url_for,
