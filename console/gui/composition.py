@@ -25,6 +25,7 @@ from services.errors import describe
 
 if TYPE_CHECKING:
     from console.gui.assets_controller import AssetsController
+    from console.gui.audit_controller import AuditController
     from console.gui.backfill_controller import BackfillController
     from console.gui.clip_controller import ClipController
     from console.gui.compare_controller import CompareController
@@ -69,6 +70,7 @@ class Console:
     spotcheck: SpotcheckController
     compare: CompareController
     clips: ClipController
+    audit: AuditController | None = None
 
     async def aclose(self) -> None:
         """Stop controllers and the player, cancel running jobs (their ffmpeg stops, their
@@ -98,6 +100,7 @@ class Console:
             self.spotcheck,
             self.compare,
             self.clips,
+            *([self.audit] if self.audit is not None else []),
         ):
             controller.shutdown()
         self.player.shutdown()
@@ -106,6 +109,7 @@ class Console:
 async def build_console(app: QApplication, profile: str | None = None) -> Console:
     """Connect (demo stack or profile), then build controllers and the window; shown."""
     from console.gui.assets_controller import AssetsController
+    from console.gui.audit_controller import AuditController, wire_audit
     from console.gui.backfill_controller import BackfillController
     from console.gui.clip_controller import ClipController
     from console.gui.compare_controller import CompareController
@@ -169,6 +173,8 @@ async def build_console(app: QApplication, profile: str | None = None) -> Consol
     jobs.error.connect(window.show_error)
     wire_backfill(window, catalog, catalog_panel, detail_panel, backfill, jobs_panel, context)
     wire_spotcheck(window, catalog_panel, spotcheck, jobs_panel, compare)
+    audit = AuditController(context, jobs)
+    wire_audit(window, catalog_panel, jobs_panel, audit)
     if runner.store.recovered:
         window.show_status(
             f"{len(runner.store.recovered)} job(s) were interrupted when the console last "
@@ -223,6 +229,7 @@ async def build_console(app: QApplication, profile: str | None = None) -> Consol
         spotcheck,
         compare,
         clips,
+        audit,
     )
 
 

@@ -67,6 +67,8 @@ class SpotcheckController(QObject):
 
     def open_report(self, record: JobRecord) -> None:
         """Read ``record``'s report in a worker thread; emits ``report_loaded``."""
+        if record.kind != KIND:  # another job's report (an audit's): its own controller
+            return
         if not has_report(record):
             self.status.emit(f"Job {record.id} has no spot-check report.")
             return
