@@ -71,6 +71,7 @@ class MainWindow(QMainWindow):
         about_text: str,
         cues_panel: QWidget | None = None,
         cue_status_panel: QWidget | None = None,
+        monitor_panel: QWidget | None = None,
     ) -> None:
         super().__init__()
         self.setWindowTitle(title)
@@ -94,6 +95,9 @@ class MainWindow(QMainWindow):
         self.add_section("Jobs", jobs_panel, detail_panel)
         if cues_panel is not None:
             self.add_section("Cues", cues_panel, cue_status_panel or QWidget())
+        self.monitor_panel = monitor_panel
+        if monitor_panel is not None:
+            self.add_section("Monitor", monitor_panel, cue_status_panel or QWidget())
         self.sections.currentChanged.connect(self._on_section)
         right = QSplitter(Qt.Orientation.Vertical)
         right.addWidget(player_panel)

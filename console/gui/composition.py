@@ -31,12 +31,10 @@ if TYPE_CHECKING:
     from console.gui.compare_controller import CompareController
     from console.gui.cue_controller import CueController
     from console.gui.jobs_controller import JobsController
+    from console.gui.monitor_controller import MonitorController
     from console.gui.spotcheck_controller import SpotcheckController
     from player.controller import Player
     from views.main_window import MainWindow
-
-if TYPE_CHECKING:
-    pass
 
 
 def about_text() -> str:
@@ -71,6 +69,7 @@ class Console:
     compare: CompareController
     clips: ClipController
     audit: AuditController | None = None
+    monitor: MonitorController | None = None
 
     async def aclose(self) -> None:
         """Stop controllers and the player, cancel running jobs (their ffmpeg stops, their
@@ -101,6 +100,7 @@ class Console:
             self.compare,
             self.clips,
             *([self.audit] if self.audit is not None else []),
+            *([self.monitor] if self.monitor is not None else []),
         ):
             controller.shutdown()
         self.player.shutdown()
@@ -115,6 +115,7 @@ async def build_console(app: QApplication, profile: str | None = None) -> Consol
     from console.gui.compare_controller import CompareController
     from console.gui.cue_controller import CueController
     from console.gui.jobs_controller import JobsController
+    from console.gui.monitor_controller import MonitorController
     from console.gui.spotcheck_controller import SpotcheckController
     from player.controller import Player
     from player.video_widget import create_video_widget
@@ -127,6 +128,7 @@ async def build_console(app: QApplication, profile: str | None = None) -> Consol
     from views.game_detail_panel import GameDetailPanel
     from views.jobs_panel import JobsPanel
     from views.main_window import MainWindow
+    from views.monitor_panel import MonitorPanel
     from views.player_panel import PlayerPanel
 
     context = await open_context(profile)
@@ -149,6 +151,8 @@ async def build_console(app: QApplication, profile: str | None = None) -> Consol
     cues = CueController(context)
     cues_panel = CuesPanel(cues)
     cue_status = CueStatusPanel(cues)
+    monitor = MonitorController(context)
+    monitor_panel = MonitorPanel(monitor)
     spotcheck = SpotcheckController(context, jobs)
     window = MainWindow(
         title=title,
@@ -162,12 +166,13 @@ async def build_console(app: QApplication, profile: str | None = None) -> Consol
         about_text=about_text(),
         cues_panel=cues_panel,
         cue_status_panel=cue_status,
+        monitor_panel=monitor_panel,
     )
     relay = ErrorRelay(window)
     relay.message.connect(window.show_error)
     install_excepthooks(relay.message.emit)
     install_loop_exception_handler(asyncio.get_running_loop(), relay.message.emit)
-    for controller in (catalog, assets, cues):
+    for controller in (catalog, assets, cues, monitor):
         controller.error.connect(window.show_error)
         controller.status.connect(window.show_status)
     jobs.error.connect(window.show_error)
@@ -204,6 +209,7 @@ async def build_console(app: QApplication, profile: str | None = None) -> Consol
     assets.retry_started.connect(asset_detail.clear_results)
     asset_detail.play_requested.connect(assets.play)
     cues.preview_ready.connect(player.load)
+    monitor.preview_ready.connect(player.load)
     if not context.credentials.persistent:
         window.show_status(context.credentials.status)
     window.resize(1440, 900)
@@ -230,6 +236,7 @@ async def build_console(app: QApplication, profile: str | None = None) -> Consol
         compare,
         clips,
         audit,
+        monitor,
     )
 
 
