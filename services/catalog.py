@@ -20,6 +20,11 @@ broken     master missing or malformed, a referenced v1 object missing, a multiv
            master without its anchor, or an anchor that differs from the v1 media master
 ========== ==============================================================================
 Deep checks (checksums against the ledger, every rung object) belong to spot-check jobs.
+
+Store faults (docs/platform.md "Store faults"): botocore retries each request; a page that
+still fails ends ``list_games`` with the error, saying how many games were listed before
+(never a partial list returned as whole); a probe that still fails gives a ``broken`` row
+whose reason starts "state not read:" and says why (``probe_or_error``).
 Every key comes from ``services.layout`` (the bucket layout); the ledger is read as a typed
 ``services.abr.ledger.LedgerDocument``.
 """
@@ -137,21 +142,32 @@ class CatalogService:
     """Lists games and derives their state from the store (see the module docstring).
 
     ``source_prefix``: the profile's prefix of the ``{source_prefix}{id}.{ext}`` source
-    form (``services.layout``); "" when sources only live inside the games.
+    form (``services.layout``); "" when sources only live inside the games. ``page_size``:
+    games per listing page (ListObjectsV2 ``MaxKeys``, at most 1,000).
     """
 
     def __init__(
-        self, storage: Storage, *, probe_concurrency: int = 8, source_prefix: str = ""
+        self,
+        storage: Storage,
+        *,
+        probe_concurrency: int = 8,
+        source_prefix: str = "",
+        page_size: int = 1000,
     ) -> None:
         self.storage = storage
         self.source_prefix = source_prefix
+        self.page_size = page_size
         self._probe_concurrency = probe_concurrency
         self._probe_slots: asyncio.Semaphore | None = None
         self._slots_loop: asyncio.AbstractEventLoop | None = None
 
-    async def iter_game_pages(self, page_size: int = 1000) -> AsyncIterator[list[str]]:
-        """Yield lists of game ids, one per ListObjectsV2 page, as pages arrive."""
-        async for page in self.storage.iter_pages(GAMES_PREFIX, max_keys=page_size):
+    async def iter_game_pages(self, page_size: int | None = None) -> AsyncIterator[list[str]]:
+        """Yield lists of game ids, one per ListObjectsV2 page (``page_size`` games, default
+        the service's), as pages arrive. A page that fails after botocore's retries raises
+        its error (``Unreachable``, ``AccessDenied``, ``ServiceError``...) and ends the
+        iteration: the pages yielded before are not the whole catalog."""
+        size = page_size or self.page_size
+        async for page in self.storage.iter_pages(GAMES_PREFIX, max_keys=size):
             ids = [game_id_from_prefix(p) for p in page.prefixes]
             if ids:
                 yield ids
@@ -236,24 +252,36 @@ class CatalogService:
         on_page: Callable[[list[GameSummary]], None] | None = None,
     ) -> list[GameSummary]:
         """Every game, probed (bounded concurrency), optionally only one ``league``
-        (case-insensitive). ``on_page`` is called with each probed page in order."""
+        (case-insensitive). ``on_page`` is called with each probed page in order.
+
+        Raises the listing's error when a page fails after botocore's retries; its message
+        then says how many games were listed before, so a partial list is never taken for
+        the whole (``on_page`` may have shown those games already)."""
         games: list[GameSummary] = []
-        async for ids in self.iter_game_pages():
-            page = list(await asyncio.gather(*(self.probe_or_error(i) for i in ids)))
-            if league:
-                page = [g for g in page if g.league.lower() == league.lower()]
-            if on_page:
-                on_page(page)
-            games.extend(page)
+        listed = 0
+        try:
+            async for ids in self.iter_game_pages():
+                listed += len(ids)
+                page = list(await asyncio.gather(*(self.probe_or_error(i) for i in ids)))
+                if league:
+                    page = [g for g in page if g.league.lower() == league.lower()]
+                if on_page:
+                    on_page(page)
+                games.extend(page)
+        except ServiceError as exc:
+            if not listed:
+                raise
+            raise incomplete_listing(exc, listed) from exc
         return games
 
     async def probe_or_error(self, game_id: str) -> GameSummary:
-        """``probe`` that turns a per-game service error into a BROKEN row with its reason
-        (a listing never dies on one bad game)."""
+        """``probe`` that turns a per-game service error (after botocore's retries) into a
+        BROKEN row whose reason is "state not read: " and the error (a listing never dies
+        on one bad game, and no row is left without a state)."""
         try:
             return await self.probe(game_id)
         except ServiceError as exc:
-            return GameSummary(id=game_id, title=game_id, state=GameState.BROKEN, reason=str(exc))
+            return unread_summary(game_id, str(exc))
 
     async def detail(self, game_id: str) -> GameDetail:
         """Renditions, objects and playlists of one game (reads every playlist, not
@@ -316,6 +344,25 @@ class CatalogService:
             return Rendition(name, key, None, error=str(exc))
         missing = tuple(k for k in referenced_keys(key, playlist) if k not in present)
         return Rendition(name, key, playlist, missing=missing)
+
+
+def unread_summary(game_id: str, why: str) -> GameSummary:
+    """The row of a game whose state could not be read: BROKEN (it cannot be shown
+    playable), reason ``"state not read: {why}"`` so the operator sees it is not a finding
+    about the game and that Refresh reads it again."""
+    return GameSummary(
+        id=game_id, title=game_id, state=GameState.BROKEN, reason=f"state not read: {why}"
+    )
+
+
+def incomplete_listing(exc: ServiceError, listed: int) -> ServiceError:
+    """``exc`` said again with how many games were listed before it stopped the listing
+    (same type when it can be rebuilt from a message, else ``ServiceError``)."""
+    message = f"The catalog listing stopped after {listed} games, the list is incomplete: {exc}"
+    try:
+        return type(exc)(message)
+    except TypeError:
+        return ServiceError(message)
 
 
 def _rung_label(keys: GameKeys, key: str) -> str:

@@ -10,7 +10,13 @@ read the bucket through it. Relative URIs inside playlists resolve under the sam
 
 ``Range`` headers pass through to the store (206 + ``Content-Range``) so players and ffmpeg
 can seek inside objects. Store errors map to HTTP: not found → 404, denied → 403 (with a
-body saying it came from the store), unreachable → 502.
+body saying it came from the store), unreachable → 502, another store status (416, a 5xx
+after botocore's retries) → that status. The status line waits for the body's first
+``_FIRST_BYTES``: a body that breaks (reset, cut short, stalled past the read timeout)
+before them is a 502. A fault later closes the connection at once, short of the
+``Content-Length`` announced, so the player sees a failed read and resumes with a
+``Range`` request (mpv does), rather than waiting. The gateway never retries on its own
+(docs/platform.md "Store faults").
 """
 
 from __future__ import annotations
@@ -31,6 +37,10 @@ from services.storage import StorageConfig, make_s3_client, translate_error
 log = logging.getLogger(__name__)
 
 _CHUNK = 256 * 1024
+_FIRST_BYTES = 64 * 1024
+"""Bytes read from the store before the status line goes out: a store body that breaks
+before them is answered 502 (players give up on an error status, while they reconnect
+again and again to a 200 or 206 that ends early)."""
 _TYPES = {
     ".m3u8": "application/vnd.apple.mpegurl",
     ".m4s": "video/iso.segment",
@@ -124,11 +134,12 @@ class PlaybackGateway:
 
 
 def _status_of(exc: BaseException) -> int | None:
-    """The HTTP status the store answered (e.g. 416 for an unsatisfiable Range), if any."""
+    """The HTTP status the store answered (416 for an unsatisfiable Range, 503 when it
+    kept failing), if any."""
     cause = exc.__cause__
     response = getattr(cause, "response", None) or {}
     status = response.get("ResponseMetadata", {}).get("HTTPStatusCode")
-    return int(status) if status and 400 <= int(status) < 500 else None
+    return int(status) if status and 400 <= int(status) < 600 else None
 
 
 class _QuietServer(ThreadingHTTPServer):
@@ -186,6 +197,13 @@ class _Handler(BaseHTTPRequestHandler):
         status = int(meta.get("HTTPStatusCode", 200))
         body = answer["Body"]
         try:
+            first = b""
+            if send_body:
+                try:  # a body that fails at once is an error status, not an empty answer
+                    first = body.read(_FIRST_BYTES)
+                except Exception as exc:
+                    self._plain(502, f"store read failed: {translate_error(exc, key)}")
+                    return
             self.send_response(206 if status == 206 else 200)
             self.send_header("Content-Type", content_type_for(key))
             self.send_header("Content-Length", str(answer.get("ContentLength", 0)))
@@ -197,10 +215,27 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header("Cache-Control", "no-store")
             self.end_headers()
             if send_body:
-                for chunk in body.iter_chunks(_CHUNK):
-                    self.wfile.write(chunk)
+                self.wfile.write(first)
+                if not self._stream(key, body):
+                    return
             self.gateway.requests_served += 1
         except (BrokenPipeError, ConnectionResetError):
             log.debug("player closed the connection early for %s", key)
         finally:
             body.close()
+
+    def _stream(self, key: str, body: Any) -> bool:
+        """Copy the store's body to the player; False when a store fault broke it off
+        mid-body: then the player's connection is closed (it gets fewer bytes than
+        announced: a failed read, not a hang)."""
+        chunks = body.iter_chunks(_CHUNK)
+        while True:
+            try:
+                chunk = next(chunks, None)
+            except Exception as exc:  # the store's side broke: not the player's
+                self.close_connection = True
+                log.warning("store read of %s broke mid-body: %s", key, translate_error(exc, key))
+                return False
+            if chunk is None:
+                return True
+            self.wfile.write(chunk)

@@ -3,6 +3,15 @@
 boto3 is blocking, so every call runs in a bounded thread pool (``max_workers``, default 8)
 and the event loop (the GUI's, through qasync) never waits on the network. Errors come back
 as the typed exceptions of ``services.errors``; no botocore exception escapes this module.
+
+Retries are botocore's own (``make_s3_client``; docs/platform.md "Store faults"): standard
+mode, 3 attempts, 5 s to connect, 30 s per read, each settable per ``StorageConfig`` or by
+the environment (``VIDEO_OPS_S3_RETRY_MODE``, ``VIDEO_OPS_S3_MAX_ATTEMPTS``,
+``VIDEO_OPS_S3_CONNECT_TIMEOUT``, ``VIDEO_OPS_S3_READ_TIMEOUT``, in seconds). botocore
+retries a request whose answer is a 5xx, a throttling code (``SlowDown``), a reset or
+refused connection, a read timeout or a body cut short, as long as the body is read inside
+the call (listings, HEAD, PUT); the body of a GET is streamed after the call returns, so a
+fault there is not retried: it raises ``Unreachable`` naming the key.
 """
 
 from __future__ import annotations
@@ -11,6 +20,9 @@ import asyncio
 import base64
 import binascii
 import functools
+import hashlib
+import os
+import re
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -24,9 +36,11 @@ from botocore.exceptions import (
     ClientError,
     ConnectionClosedError,
     EndpointConnectionError,
+    IncompleteReadError,
     NoCredentialsError,
     ParamValidationError,
     ReadTimeoutError,
+    ResponseStreamingError,
 )
 from botocore.exceptions import ConnectTimeoutError as BotoConnectTimeout
 
@@ -52,6 +66,24 @@ _DENIED_CODES = {
     "ExpiredToken",
 }
 _PRECONDITION_CODES = {"PreconditionFailed", "412"}
+_RETRY_MODES = ("standard", "adaptive")
+_MD5_ETAG = re.compile(r"^[0-9a-f]{32}$")
+
+
+def _env_number(name: str, default: float, kind: type = float) -> Any:
+    """``kind(os.environ[name])`` or ``default`` when unset; raises ``BadConfig`` when the
+    variable is not a number."""
+    text = os.environ.get(name, "").strip()
+    if not text:
+        return default
+    try:
+        return kind(text)
+    except ValueError:
+        raise BadConfig(f"{name}={text!r} is not a number.") from None
+
+
+def _env_retry_mode() -> str:
+    return os.environ.get("VIDEO_OPS_S3_RETRY_MODE", "").strip() or "standard"
 
 
 @dataclass(frozen=True)
@@ -59,6 +91,14 @@ class StorageConfig:
     """Where the catalog lives: an S3-compatible endpoint (R2: ``region="auto"``) and bucket.
 
     The secret is excluded from ``repr`` so a config never ends up in a log in clear.
+
+    botocore's retries and timeouts (``make_s3_client``): ``retry_mode`` ``"standard"`` or
+    ``"adaptive"``, ``max_attempts`` (the first try included), ``connect_timeout_s`` and
+    ``read_timeout_s`` in seconds (the read timeout bounds each wait for bytes, so a stalled
+    store fails a request after about ``max_attempts x read_timeout_s``). Their defaults come
+    from the environment (``VIDEO_OPS_S3_RETRY_MODE``, ``VIDEO_OPS_S3_MAX_ATTEMPTS``,
+    ``VIDEO_OPS_S3_CONNECT_TIMEOUT``, ``VIDEO_OPS_S3_READ_TIMEOUT``), else standard, 3, 5 s
+    and 30 s. Building a config raises ``BadConfig`` when such a variable is not a number.
     """
 
     endpoint_url: str
@@ -66,15 +106,36 @@ class StorageConfig:
     access_key_id: str
     secret_access_key: str = field(repr=False)
     region: str = "auto"
+    retry_mode: str = field(default_factory=_env_retry_mode)
+    max_attempts: int = field(
+        default_factory=lambda: _env_number("VIDEO_OPS_S3_MAX_ATTEMPTS", 3, int)
+    )
+    connect_timeout_s: float = field(
+        default_factory=lambda: _env_number("VIDEO_OPS_S3_CONNECT_TIMEOUT", 5.0)
+    )
+    read_timeout_s: float = field(
+        default_factory=lambda: _env_number("VIDEO_OPS_S3_READ_TIMEOUT", 30.0)
+    )
 
     def validate(self) -> None:
-        """Raise ``BadConfig`` when the endpoint is not an http(s) URL or a field is empty."""
+        """Raise ``BadConfig`` when the endpoint is not an http(s) URL, a field is empty, or
+        the retry settings are out of range (mode not standard/adaptive, 1-10 attempts,
+        timeouts not positive)."""
         if not self.endpoint_url.startswith(("http://", "https://")):
             raise BadConfig(f"Endpoint {self.endpoint_url!r} is not an http(s) URL.")
         if not self.bucket:
             raise BadConfig("The profile has no bucket name.")
         if not self.access_key_id or not self.secret_access_key:
             raise BadConfig("The profile has no S3 credentials (set them in the profile dialog).")
+        if self.retry_mode not in _RETRY_MODES:
+            raise BadConfig(f"S3 retry mode {self.retry_mode!r} is not standard or adaptive.")
+        if not 1 <= self.max_attempts <= 10:
+            raise BadConfig(f"S3 max attempts {self.max_attempts} is not between 1 and 10.")
+        if self.connect_timeout_s <= 0 or self.read_timeout_s <= 0:
+            raise BadConfig(
+                f"S3 timeouts must be positive (connect {self.connect_timeout_s} s, "
+                f"read {self.read_timeout_s} s)."
+            )
 
 
 @dataclass(frozen=True)
@@ -110,10 +171,12 @@ class ObjectBody:
 
 
 def make_s3_client(config: StorageConfig, *, max_pool_connections: int = 16) -> Any:
-    """A boto3 S3 client for ``config``: standard retry mode (3 attempts), path-style
-    addressing, short connect timeout so an unreachable endpoint is reported in seconds.
+    """A boto3 S3 client for ``config``, path-style addressing, with botocore's retries:
+    ``config.retry_mode`` (standard: exponential backoff with jitter, at most 20 s, and a
+    retry quota per client), ``config.max_attempts`` tries, ``config.connect_timeout_s``
+    (short, so an unreachable endpoint is reported in seconds) and ``config.read_timeout_s``.
 
-    Raises ``BadConfig`` when the config is incomplete.
+    Raises ``BadConfig`` when the config is incomplete or its retry settings are invalid.
     """
     config.validate()
     return boto3.session.Session().client(
@@ -123,9 +186,9 @@ def make_s3_client(config: StorageConfig, *, max_pool_connections: int = 16) -> 
         aws_access_key_id=config.access_key_id,
         aws_secret_access_key=config.secret_access_key,
         config=Config(
-            retries={"mode": "standard", "max_attempts": 3},
-            connect_timeout=5,
-            read_timeout=30,
+            retries={"mode": config.retry_mode, "total_max_attempts": config.max_attempts},
+            connect_timeout=config.connect_timeout_s,
+            read_timeout=config.read_timeout_s,
             max_pool_connections=max_pool_connections,
             s3={"addressing_style": "path"},
             request_checksum_calculation="when_required",
@@ -154,10 +217,22 @@ def translate_error(exc: BaseException, key: str | None = None) -> ServiceError:
         if code in _PRECONDITION_CODES or status == "412":
             return PreconditionFailed(f"The object changed meanwhile{where} (HTTP 412).")
         message = exc.response.get("Error", {}).get("Message") or code or status
+        if status.startswith("5") or code == "SlowDown":
+            attempts = int(exc.response.get("ResponseMetadata", {}).get("RetryAttempts", 0)) + 1
+            tries = f" after {attempts} attempts" if attempts > 1 else ""
+            return ServiceError(
+                f"The store is failing{where}: HTTP {status or '5xx'} {code}{tries} "
+                f"({message}). Retry later."
+            )
         return ServiceError(f"The store answered an error{where}: {message}.")
-    if isinstance(
-        exc, EndpointConnectionError | BotoConnectTimeout | ReadTimeoutError | ConnectionClosedError
-    ):
+    if isinstance(exc, ReadTimeoutError):
+        return Unreachable(
+            f"The store did not answer in time{where} (read timeout). Check the endpoint and "
+            "network."
+        )
+    if isinstance(exc, ResponseStreamingError | IncompleteReadError):
+        return Unreachable(f"The connection to the store broke mid-answer{where}: {exc}.")
+    if isinstance(exc, EndpointConnectionError | BotoConnectTimeout | ConnectionClosedError):
         return Unreachable(f"Cannot reach the store: {exc}. Check the endpoint and network.")
     if isinstance(exc, NoCredentialsError):
         return BadConfig("No S3 credentials are configured for this profile.")
@@ -291,7 +366,11 @@ class Storage:
 
         ``if_none_match=True`` writes only if the key is absent (``If-None-Match: *``);
         ``if_match`` writes only over that ETag. A lost condition raises
-        ``PreconditionFailed`` (HTTP 412); also ``AccessDenied``, ``Unreachable``.
+        ``PreconditionFailed`` (HTTP 412); also ``AccessDenied``, ``Unreachable``, and
+        ``ServiceError`` when the store's answer shows it kept other bytes than were sent
+        (a single-part ETag that is not the MD5 of ``data``: a short or damaged write that a
+        store not verifying the checksum accepted). botocore retries 5xx, throttling, resets
+        and timeouts (module docstring); a write that lands twice lands the same bytes.
         """
         params: dict[str, Any] = {
             "Bucket": self.bucket,
@@ -308,7 +387,18 @@ class Storage:
         if cache_control:
             params["CacheControl"] = cache_control
         answer = await self._run(self._client.put_object, key=key, **params)
-        return ObjectInfo(key, len(data), _strip_etag(answer.get("ETag")), None, sha256)
+        etag = _strip_etag(answer.get("ETag"))
+        if _MD5_ETAG.match(etag):
+            md5 = await asyncio.get_running_loop().run_in_executor(
+                self._executor,
+                lambda: hashlib.md5(data).hexdigest(),  # noqa: S324 - the store's ETag
+            )
+            if etag != md5:
+                raise ServiceError(
+                    f"The store kept other bytes than the {len(data)} sent for {key} (its ETag "
+                    f"{etag} is not their MD5 {md5}): a short or damaged write. Write it again."
+                )
+        return ObjectInfo(key, len(data), etag, None, sha256)
 
     async def get(self, key: str, *, max_bytes: int = 16 * 1024 * 1024) -> ObjectBody:
         """GET a small object whole (playlists, JSON). Raises ``NotFound``, ``AccessDenied``,

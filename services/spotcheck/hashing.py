@@ -3,6 +3,12 @@
 
 boto3's ``get_object`` body is read with ``iter_chunks`` on worker threads (hashlib
 releases the GIL while hashing, so several objects hash in parallel on several cores).
+
+A store fault is never taken for a verdict on the bytes: botocore retries the request
+(5xx, throttling, a reset or a stall before the body); a fault while the body streams (a
+reset, a cut, a stall past the read timeout: not retried by botocore) gives a
+``StoredDigest`` with ``unreadable`` set to why, and no digest, so the integrity check says
+"could not read", never "checksum mismatch" (docs/platform.md "Store faults").
 """
 
 from __future__ import annotations
@@ -13,7 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from services.errors import NotFound
+from services.errors import AccessDenied, BadConfig, NotFound
 from services.storage import Storage, translate_error
 
 CHUNK_BYTES = 1 << 20
@@ -23,12 +29,15 @@ CHUNK_BYTES = 1 << 20
 @dataclass(frozen=True)
 class StoredDigest:
     """What the store returned for ``key``: ``size`` bytes and their ``sha256`` (hex);
-    ``missing`` when the object does not exist (size 0, empty digest)."""
+    ``missing`` when the object does not exist (size 0, empty digest); ``unreadable`` the
+    sentence saying why the object could not be read whole (a store or network fault; then
+    ``size`` is what was read before it and ``sha256`` is empty)."""
 
     key: str
     size: int
     sha256: str
     missing: bool = False
+    unreadable: str = ""
 
 
 def sha256_of_stream(chunks: Any) -> tuple[int, str]:
@@ -48,14 +57,21 @@ def _stream_digest(client: Any, bucket: str, key: str) -> StoredDigest:
         error = translate_error(exc, key)
         if isinstance(error, NotFound):
             return StoredDigest(key, 0, "", missing=True)
-        raise error from exc
+        if isinstance(error, AccessDenied | BadConfig):
+            raise error from exc  # the profile's problem, not this object's
+        return StoredDigest(key, 0, "", unreadable=str(error))
+    digest = hashlib.sha256()
+    size = 0
     try:
-        size, sha256 = sha256_of_stream(body.iter_chunks(CHUNK_BYTES))
+        for chunk in body.iter_chunks(CHUNK_BYTES):
+            digest.update(chunk)
+            size += len(chunk)
     except Exception as exc:
-        raise translate_error(exc, key) from exc
+        error = translate_error(exc, key)
+        return StoredDigest(key, size, "", unreadable=f"{error} ({size} bytes read)")
     finally:
         body.close()
-    return StoredDigest(key, size, sha256)
+    return StoredDigest(key, size, digest.hexdigest())
 
 
 class StoreHasher:
@@ -68,8 +84,9 @@ class StoreHasher:
         self.bytes_hashed = 0
 
     async def digest(self, key: str) -> StoredDigest:
-        """The streamed digest of ``key`` (``missing`` when absent). Raises
-        ``AccessDenied``/``Unreachable``/``ServiceError`` for other store failures."""
+        """The streamed digest of ``key``: ``missing`` when absent, ``unreadable`` (why)
+        when a store or network fault stopped the read after botocore's retries. Raises
+        ``AccessDenied`` or ``BadConfig`` (the profile cannot read the bucket at all)."""
         loop = asyncio.get_running_loop()
         result = await loop.run_in_executor(
             self._executor, _stream_digest, self.storage.client, self.storage.bucket, key

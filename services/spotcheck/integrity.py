@@ -2,7 +2,9 @@
 
 - ``integrity.objects`` (per rung): every object of the rung's ledger row exists with the
   recorded size and SHA-256, hashed from the stored bytes (``StoreHasher``: streamed, not
-  the store's own checksum, so a bit flip behind the store's back is caught too);
+  the store's own checksum, so a bit flip behind the store's back is caught too); an object
+  a store fault kept from being read whole fails as "could not read", never as a size or
+  checksum mismatch (nothing is known about its bytes);
 - ``integrity.playlist_uris`` (per rung): every URI of the rung's media playlist (EXT-X-MAP
   and segments) is stored and recorded in the ledger;
 - ``integrity.multivariant_uris`` (game): every variant URI of ``master.m3u8`` is stored;
@@ -35,6 +37,11 @@ async def check_objects(hasher: StoreHasher, row: PackagedRendition, prefix: str
         name = _short(recorded.key, prefix)
         if stored.missing:
             reasons.append(f"{name} is missing from the store")
+        elif stored.unreadable:
+            reasons.append(
+                f"could not read {name}: {stored.unreadable}; its bytes were not checked, "
+                "run the spot-check again"
+            )
         elif stored.size != recorded.size:
             reasons.append(f"{name}: {stored.size} bytes stored, {recorded.size} recorded")
         elif stored.sha256 != recorded.sha256:
