@@ -15,6 +15,7 @@ import asyncio
 import dataclasses
 import hashlib
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -80,6 +81,15 @@ def _through(config: StorageConfig, proxy: FaultProxy) -> StorageConfig:
     )
 
 
+def _new_bucket(moto_endpoint: str, name: str) -> StorageConfig:
+    """A fresh bucket (region "auto") on the session's moto server, for a module's data."""
+    config = StorageConfig(moto_endpoint, f"{name}-{uuid.uuid4().hex[:10]}", "test", "secret")
+    s3_client(config).create_bucket(
+        Bucket=config.bucket, CreateBucketConfiguration={"LocationConstraint": "auto"}
+    )
+    return config
+
+
 @pytest.fixture
 def proxy(moto_endpoint) -> Iterator[FaultProxy]:
     with FaultProxy(moto_endpoint) as running:
@@ -118,10 +128,11 @@ def _with_storage(config: StorageConfig, work):
 LISTED = [f"g{i}" for i in range(5)]
 
 
-@pytest.fixture
-def listed_bucket(storage_config: StorageConfig, v1_hls_dir: Path) -> StorageConfig:
-    _small_games(storage_config, v1_hls_dir, LISTED)
-    return storage_config
+@pytest.fixture(scope="module")
+def listed_bucket(moto_endpoint: str, v1_hls_dir: Path) -> StorageConfig:
+    config = _new_bucket(moto_endpoint, "faults-list")
+    _small_games(config, v1_hls_dir, LISTED)
+    return config
 
 
 @pytest.mark.parametrize("fault", EVERY_FAULT.values(), ids=EVERY_FAULT.keys())
@@ -162,10 +173,22 @@ def test_a_page_that_keeps_failing_is_one_message_never_a_half_list(
 # --- detail ----------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def detail_bucket(storage_config: StorageConfig, v1_hls_dir: Path) -> StorageConfig:
-    upload_game(storage_config, "nfl-1", v1_hls_dir, meta={"title": "Faults", "league": "NFL"})
-    return storage_config
+@pytest.fixture(scope="module")
+def detail_bucket(moto_endpoint: str, v1_hls_dir: Path) -> StorageConfig:
+    """One real v1 game, ``nfl-1`` (never modified by the tests)."""
+    config = _new_bucket(moto_endpoint, "faults-game")
+    upload_game(config, "nfl-1", v1_hls_dir, meta={"title": "Faults", "league": "NFL"})
+    return config
+
+
+async def _nfl_detail(storage: Storage):
+    return await CatalogService(storage).detail("nfl-1")
+
+
+@pytest.fixture(scope="module")
+def clean_detail(detail_bucket: StorageConfig) -> tuple:
+    """The outline of nfl-1's detail read without faults."""
+    return _detail_outline(_with_storage(detail_bucket, _nfl_detail))
 
 
 def _detail_outline(detail) -> tuple:
@@ -179,18 +202,14 @@ def _detail_outline(detail) -> tuple:
 
 @pytest.mark.parametrize("fault", BEFORE_BODY.values(), ids=BEFORE_BODY.keys())
 def test_detail_is_retried_through_a_fault_before_the_body(
-    detail_bucket: StorageConfig, proxy: FaultProxy, fault: Fault
+    detail_bucket: StorageConfig, clean_detail: tuple, proxy: FaultProxy, fault: Fault
 ) -> None:
-    async def detail(storage: Storage):
-        return await CatalogService(storage).detail("nfl-1")
-
-    expected = _detail_outline(_with_storage(detail_bucket, detail))
     proxy.add(fault, method="GET", path=r"/nfl-1/master\.m3u8", nth=1)
     proxy.add(fault, method="GET", path=r"/nfl-1/meta\.json", nth=1)
     proxy.add(fault, method="GET", path=GAME_LIST, nth=1)
-    got = _detail_outline(_with_storage(_through(detail_bucket, proxy), detail))
-    assert got == expected
-    assert expected[0].state is GameState.V1
+    got = _detail_outline(_with_storage(_through(detail_bucket, proxy), _nfl_detail))
+    assert got == clean_detail
+    assert clean_detail[0].state is GameState.V1
     assert len(proxy.faults) == 3
 
 
@@ -199,13 +218,9 @@ def test_detail_with_a_playlist_broken_mid_body_is_one_clear_message(
     detail_bucket: StorageConfig, proxy: FaultProxy, fault: Fault
 ) -> None:
     proxy.add(fault, method="GET", path=r"/nfl-1/master\.m3u8", nth=1)
-
-    async def detail(storage: Storage):
-        return await CatalogService(storage).detail("nfl-1")
-
     started = time.monotonic()
     with pytest.raises(Unreachable) as caught:
-        _with_storage(_through(detail_bucket, proxy), detail)
+        _with_storage(_through(detail_bucket, proxy), _nfl_detail)
     assert time.monotonic() - started < STALL_S + 5
     message = str(caught.value)
     assert "games/nfl-1/master.m3u8" in message
@@ -266,15 +281,15 @@ def test_gateway_answers_the_store_status_when_it_keeps_failing(
 # --- spot-check hashing ---------------------------------------------------------------------
 
 
-def _row(config: StorageConfig, v1_hls_dir: Path) -> PackagedRendition:
-    """A ledger row recording the v1 objects of nfl-1 (sizes and SHA-256 of the files)."""
+def _row(v1_hls_dir: Path, game_id: str = "nfl-1") -> PackagedRendition:
+    """A ledger row recording the v1 objects of ``game_id`` (the files' sizes and SHA-256)."""
     objects = tuple(
-        LedgerObject(f"games/nfl-1/{p.name}", p.stat().st_size, _sha(p.read_bytes()))
+        LedgerObject(f"games/{game_id}/{p.name}", p.stat().st_size, _sha(p.read_bytes()))
         for p in sorted(v1_hls_dir.iterdir())
         if p.suffix in (".mp4", ".m4s")
     )
     return PackagedRendition(
-        game_id="nfl-1",
+        game_id=game_id,
         rung="v1",
         ladder_name="test",
         ladder_version=1,
@@ -303,7 +318,7 @@ def _check(config: StorageConfig, row: PackagedRendition):
     async def work(storage: Storage):
         hasher = StoreHasher(storage)
         try:
-            return await check_objects(hasher, row, "games/nfl-1/")
+            return await check_objects(hasher, row, f"games/{row.game_id}/")
         finally:
             hasher.close()
 
@@ -315,7 +330,7 @@ def test_hashing_is_retried_through_a_fault_before_the_body(
     detail_bucket: StorageConfig, proxy: FaultProxy, v1_hls_dir: Path, fault: Fault
 ) -> None:
     proxy.add(fault, method="GET", path=r"/seg_0000[13]\.m4s", per_path=1)
-    result = _check(_through(detail_bucket, proxy), _row(detail_bucket, v1_hls_dir))
+    result = _check(_through(detail_bucket, proxy), _row(v1_hls_dir))
     assert result.verdict.value == "pass", result.reasons
     assert len(proxy.faults) == 2
 
@@ -325,7 +340,7 @@ def test_hashing_fault_mid_body_is_could_not_read_never_a_mismatch(
     detail_bucket: StorageConfig, proxy: FaultProxy, v1_hls_dir: Path, fault: Fault
 ) -> None:
     proxy.add(fault, method="GET", path=r"/seg_00001\.m4s", nth=1)
-    result = _check(_through(detail_bucket, proxy), _row(detail_bucket, v1_hls_dir))
+    result = _check(_through(detail_bucket, proxy), _row(v1_hls_dir))
     assert result.verdict.value == "fail"
     (reason,) = result.reasons
     assert reason.startswith("could not read seg_00001.m4s: ")
@@ -336,22 +351,17 @@ def test_hashing_fault_mid_body_is_could_not_read_never_a_mismatch(
 def test_hashing_still_finds_a_real_mismatch_beside_a_fault(
     detail_bucket: StorageConfig, proxy: FaultProxy, v1_hls_dir: Path
 ) -> None:
-    client = s3_client(detail_bucket)
+    upload_game(detail_bucket, "nfl-flip", v1_hls_dir)
     flipped = bytearray((v1_hls_dir / "seg_00002.m4s").read_bytes())
     flipped[1000] ^= 0xFF
-    client.put_object(Bucket=detail_bucket.bucket, Key="games/nfl-1/seg_00002.m4s", Body=flipped)
+    s3_client(detail_bucket).put_object(
+        Bucket=detail_bucket.bucket, Key="games/nfl-flip/seg_00002.m4s", Body=bytes(flipped)
+    )
     proxy.add(cut(0.3), method="GET", path=r"/seg_00001\.m4s", nth=1)
-    result = _check(_through(detail_bucket, proxy), _row(detail_bucket, v1_hls_dir))
+    result = _check(_through(detail_bucket, proxy), _row(v1_hls_dir, "nfl-flip"))
     assert len(result.reasons) == 2
     assert result.reasons[0].startswith("could not read seg_00001.m4s")
     assert result.reasons[1].startswith("seg_00002.m4s: checksum mismatch")
-
-
-# --- backfill uploads -----------------------------------------------------------------------
-#
-# (see the backfill section below: the short v1 game is encoded for real with ffmpeg)
-
-_UNUSED = (short_upload,)
 
 
 # --- playback through the gateway with the real libmpv -------------------------------------
@@ -422,3 +432,130 @@ def test_mpv_sees_an_error_not_a_hang(
     qtbot.waitUntil(lambda: bool(errors), timeout=30_000)
     assert target in errors[0] and f"HTTP {status}" in errors[0]
     assert "Traceback" not in errors[0] and gateway_through.token not in errors[0]
+
+
+# --- the catalog in the real window: first start with failing probes -----------------------
+
+GUI_GAMES = [f"g{i}" for i in range(8)]
+
+
+@pytest.fixture(scope="module")
+def gui_bucket(moto_endpoint: str, v1_hls_dir: Path) -> StorageConfig:
+    config = _new_bucket(moto_endpoint, "faults-gui")
+    _small_games(config, v1_hls_dir, GUI_GAMES)
+    return config
+
+
+@pytest.fixture
+def window_on(qapp, qloop, qtbot, monkeypatch, proxy):
+    """``window_on(config)``: the real console window on ``config``'s bucket through the
+    proxy, with a 1 s read timeout (the environment's botocore settings); closed after."""
+    from console.gui.app import make_application
+    from console.gui.composition import build_console
+    from tests.gui_support import make_profile, run_task
+
+    monkeypatch.setenv("VIDEO_OPS_S3_READ_TIMEOUT", str(READ_TIMEOUT_S))
+    monkeypatch.setenv("VIDEO_OPS_S3_CONNECT_TIMEOUT", str(READ_TIMEOUT_S))
+    built = []
+
+    def open_window(config: StorageConfig):
+        name = f"faults-{uuid.uuid4().hex[:6]}"
+        make_profile(name, dataclasses.replace(config, endpoint_url=proxy.url))
+        built.append(run_task(qtbot, build_console(make_application(), name)))
+        return built[-1]
+
+    yield open_window
+    for console in built:
+        console.close()
+        console.window.close()
+
+
+def _rows(console) -> dict[str, tuple]:
+    model = console.window.catalog_panel.model
+    return {
+        model.game(r).id: (model.game(r).state, model.game(r).reason)
+        for r in range(model.rowCount())
+    }
+
+
+def _all_states_shown(console, count: int) -> bool:
+    rows = _rows(console)
+    return len(rows) == count and all(state for state, _ in rows.values())
+
+
+def test_first_start_probes_whose_first_requests_fail_are_retried(
+    qtbot, window_on, gui_bucket: StorageConfig, proxy: FaultProxy
+) -> None:
+    """Issue 13's "First start": every probe's first LIST stalls past the read timeout and
+    its first GET of master.m3u8 answers SlowDown; every State cell still fills, as v1."""
+    proxy.add(stall(STALL_S), method="GET", path=GAME_LIST, per_path=1)
+    proxy.add(slow_down(), method="GET", path=r"/master\.m3u8", per_path=1)
+    started = time.monotonic()
+    console = window_on(gui_bucket)
+    qtbot.waitUntil(lambda: _all_states_shown(console, 8), timeout=60_000)
+    assert {game: state for game, (state, _) in _rows(console).items()} == dict.fromkeys(
+        GUI_GAMES, GameState.V1
+    )
+    assert len(proxy.faults) == 16
+    assert time.monotonic() - started < 40
+    assert not console.window.banner.isVisible()
+
+
+def test_a_probe_the_store_keeps_failing_shows_why_never_stays_unread(
+    qtbot, window_on, gui_bucket: StorageConfig, proxy: FaultProxy
+) -> None:
+    proxy.add(slow_down(), path=r"games%2Fg3%2F|/games/g3/")  # every request of g3
+    proxy.add(stall(STALL_S), method="GET", path=r"/games/g5/master\.m3u8")
+    console = window_on(gui_bucket)
+    qtbot.waitUntil(lambda: _all_states_shown(console, 8), timeout=60_000)
+    rows = _rows(console)
+    for game in ("g3", "g5"):
+        state, reason = rows[game]
+        assert state is GameState.BROKEN and reason.startswith("state not read: ")
+    assert "SlowDown after 3 attempts" in rows["g3"][1] and "games/g3/" in rows["g3"][1]
+    assert "did not answer in time (games/g5/master.m3u8)" in rows["g5"][1]
+    assert all(rows[g][0] is GameState.V1 for g in GUI_GAMES if g not in ("g3", "g5"))
+
+
+class _ProbeWithABug(CatalogService):
+    """A catalog whose probe of ``g2`` raises what no store error is (a bug)."""
+
+    async def probe_or_error(self, game_id: str):
+        if game_id == "g2":
+            raise RuntimeError("a bug in the probe")
+        return await super().probe_or_error(game_id)
+
+
+def test_a_probe_that_raises_a_bug_still_gets_a_row_with_the_reason(
+    qtbot, window_on, gui_bucket: StorageConfig
+) -> None:
+    console = window_on(gui_bucket)
+    qtbot.waitUntil(lambda: _all_states_shown(console, 8), timeout=60_000)
+    controller = console.catalog
+    controller.context = dataclasses.replace(
+        controller.context, catalog=_ProbeWithABug(console.context.storage)
+    )
+    finished: list[int] = []
+    controller.listing_finished.connect(lambda count, _s: finished.append(count))
+    controller.refresh()
+    qtbot.waitUntil(lambda: bool(finished) and _all_states_shown(console, 8), timeout=60_000)
+    qtbot.waitUntil(lambda: _rows(console)["g2"][1].startswith("state not read"), timeout=10_000)
+    state, reason = _rows(console)["g2"]
+    assert state is GameState.BROKEN and "RuntimeError: a bug in the probe" in reason
+
+
+def test_a_listing_page_that_keeps_failing_says_the_list_is_incomplete(
+    qtbot, window_on, gui_bucket: StorageConfig, proxy: FaultProxy
+) -> None:
+    console = window_on(gui_bucket)
+    qtbot.waitUntil(lambda: _all_states_shown(console, 8), timeout=60_000)
+    console.context.catalog.page_size = 3
+    proxy.add(slow_down(), method="GET", path=PAGE, nth=2, times=100)
+    errors: list[str] = []
+    console.catalog.error.connect(errors.append)
+    console.catalog.refresh()
+    qtbot.waitUntil(lambda: bool(errors), timeout=30_000)
+    assert "stopped after 3 games" in errors[0] and "incomplete" in errors[0]
+    assert "SlowDown" in errors[0]
+    assert _all_states_shown(console, 3)  # the listed games still got their states
+    assert console.window.banner.isVisible()

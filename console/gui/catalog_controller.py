@@ -1,5 +1,11 @@
 """Qt-facing controller of the catalog: runs the async catalog service on the qasync loop
-and re-emits results as typed signals the views connect to (views do no I/O)."""
+and re-emits results as typed signals the views connect to (views do no I/O).
+
+Every listed game gets a state, whatever fails: a probe the store keeps failing (after
+botocore's retries) is a ``broken`` row saying "state not read: …" (``probe_or_error``), a
+probe that raises anything else (a bug) is such a row too and reaches the log; a listing
+page that fails still lets the games already listed be probed, then says the list is
+incomplete. No row is left at "…"."""
 
 from __future__ import annotations
 
@@ -11,8 +17,14 @@ from PySide6.QtCore import QObject, Signal
 
 from console.context import AppContext
 from console.gui.operation import Operations
-from services.catalog import GameDetail, GameSummary, Rendition
-from services.errors import ServiceError
+from services.catalog import (
+    GameDetail,
+    GameSummary,
+    Rendition,
+    incomplete_listing,
+    unread_summary,
+)
+from services.errors import ServiceError, describe
 from services.hls import MediaPlaylist
 from services.playback import PlaybackSource, source_for_playlist
 
@@ -66,16 +78,27 @@ class CatalogController(QObject):
         run = self._ops.run
         helpers = [run(self._probe_worker(queue, probed)) for _ in range(PROBE_WORKERS)]
         helpers.append(run(self._flush_probed(probed, lambda: count)))
+        failure: ServiceError | None = None
         try:
-            async for ids in self.context.catalog.iter_game_pages():
-                count += len(ids)
-                self.games_added.emit([GameSummary(id=i, title=i) for i in ids])
-                self.status.emit(f"Listing… {count} games")
-                for game_id in ids:
-                    queue.put_nowait(game_id)
-            self.listing_finished.emit(count, time.perf_counter() - started)
+            try:
+                async for ids in self.context.catalog.iter_game_pages():
+                    count += len(ids)
+                    self.games_added.emit([GameSummary(id=i, title=i) for i in ids])
+                    self.status.emit(f"Listing… {count} games")
+                    for game_id in ids:
+                        queue.put_nowait(game_id)
+            except ServiceError as exc:  # the games listed so far still get their state
+                failure = exc
+                self.status.emit(f"Listing stopped after {count} games; reading their states…")
+            else:
+                self.listing_finished.emit(count, time.perf_counter() - started)
             await queue.join()
             self._emit_probed(probed)
+            if failure is not None:
+                self.status.emit(f"Listing stopped after {count} games: the list is incomplete")
+                if not count:
+                    raise failure
+                raise incomplete_listing(failure, count) from failure
             self.status.emit(f"{count} games")
         finally:
             for helper in helpers:
@@ -88,6 +111,7 @@ class CatalogController(QObject):
             try:
                 probed.append(await self.context.catalog.probe_or_error(game_id))
             except Exception as exc:  # a bug in one probe must not stop the pool
+                probed.append(unread_summary(game_id, describe(exc)))
                 asyncio.get_running_loop().call_exception_handler(
                     {"message": f"state probe of {game_id} failed", "exception": exc}
                 )
