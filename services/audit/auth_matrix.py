@@ -9,7 +9,9 @@ Rows refused (each cell must be **403** with a small non-media body, ``looks_lik
 ``expired``         this game's token, ``exp`` in the past (RFC 7519 §4.1.4)
 ``other_game``      another game's token (from the playback API)
 ``cookie_replay``   this game's gate cookie sent to the same object of another game
-                    (a cookie must only open its own ``Path=/games/{id}/``, RFC 6265 §5.4)
+                    (a cookie must only open its own ``Path=/games/{id}/``, RFC 6265 §5.4);
+                    a cell whose object answers without any credential is inconclusive
+                    (skip: that other game's own audit fails it)
 ``ent_without``     a session token whose ``ent`` lists other games and leagues only
 ==================  ==================================================================
 
@@ -154,6 +156,13 @@ async def auth_matrix(
                 cookie=shape.get("cookie"),
                 byte_range=(0, 1023) if allowed else None,
             )
+            if shape.get("other") and answer.status != 403:
+                # control: is the other game's object protected at all? If it is open to
+                # anyone, the replay proves nothing about this game's cookie
+                control = await client.get("/" + path)
+                if control.status != 403:
+                    why = f"{control.url} answers {control.status} with no credential at all"
+                    return _cell(row, label, None, allowed, f"inconclusive: {why}")
         return _cell(row, label, answer, allowed)
 
     rows = [*DENIED_ROWS, *ALLOWED_ROWS]

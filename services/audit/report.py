@@ -124,7 +124,7 @@ def write_report(folder: Path, document: dict[str, Any]) -> Path:
                 )
             )
     path = folder / REPORT_NAME
-    path.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+    path.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     return path
 
 
