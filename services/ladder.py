@@ -4,7 +4,8 @@ A ladder file (TOML, ``resources/ladders/abr.toml``) names the ladder and its ve
 segment duration, the video/audio encoder settings and the rungs (height, bitrate, maxrate,
 bufsize in bits/s, H.264 profile and level, audio bitrate, spot-check thresholds). See the
 comments in that file for the rules it encodes (closed GOP = one segment, keyframes aligned
-across rungs per Apple's HLS authoring spec §1.11, no upscaling).
+across rungs per Apple's HLS authoring spec §1.11, no upscaling) and where each spot-check
+threshold comes from.
 """
 
 from __future__ import annotations
@@ -23,7 +24,14 @@ _H264_PROFILE_IDC = {"baseline": 66, "main": 77, "high": 100}
 @dataclass(frozen=True)
 class Rung:
     """One rung of the ladder. Bitrates in bits/s; ``height`` in pixels (the width follows
-    the source's display aspect ratio); ``level`` is the H.264 level as written ("3.1")."""
+    the source's display aspect ratio); ``level`` is the H.264 level as written ("3.1").
+
+    Spot-check thresholds (``services.spotcheck``): pooled means ``min_psnr_db`` (dB),
+    ``min_ssim``, ``min_vmaf``; the worst segment's mean (``min_segment_psnr_db``,
+    ``min_segment_vmaf``) and its 1st-percentile frame (``min_frame_psnr_db``,
+    ``min_frame_vmaf``); a frame is frozen when its motion is below
+    ``freeze_motion_ratio`` of the reference's, and at most ``max_frozen_frames`` may be;
+    ``max_av_drift_ms`` (milliseconds) bounds the A/V drift beyond the AAC re-encode's own."""
 
     name: str
     height: int
@@ -36,12 +44,20 @@ class Rung:
     min_psnr_db: float
     min_ssim: float
     min_vmaf: float
+    min_segment_psnr_db: float
+    min_segment_vmaf: float
+    min_frame_psnr_db: float
+    min_frame_vmaf: float
+    freeze_motion_ratio: float
+    max_frozen_frames: int
+    max_av_drift_ms: float
 
 
 @dataclass(frozen=True)
 class Ladder:
     """A validated ladder: ``segment_seconds`` is the segment (and GOP) duration in seconds;
-    ``rungs`` are ordered from the tallest to the shortest."""
+    ``rungs`` are ordered from the tallest to the shortest; ``audio_priming_samples`` the
+    samples the audio encoder adds before the first input sample (its priming)."""
 
     name: str
     version: int
@@ -52,6 +68,7 @@ class Ladder:
     audio_encoder: str
     audio_channels: int
     audio_sample_rate: int
+    audio_priming_samples: int
     rungs: tuple[Rung, ...]
 
     @property
@@ -120,6 +137,13 @@ def _rung(table: dict[str, Any], where: str) -> Rung:
         min_psnr_db=_require(table, "min_psnr_db", float, spot),
         min_ssim=_require(table, "min_ssim", float, spot),
         min_vmaf=_require(table, "min_vmaf", float, spot),
+        min_segment_psnr_db=_require(table, "min_segment_psnr_db", float, spot),
+        min_segment_vmaf=_require(table, "min_segment_vmaf", float, spot),
+        min_frame_psnr_db=_require(table, "min_frame_psnr_db", float, spot),
+        min_frame_vmaf=_require(table, "min_frame_vmaf", float, spot),
+        freeze_motion_ratio=_require(table, "freeze_motion_ratio", float, spot),
+        max_frozen_frames=_require(table, "max_frozen_frames", int, spot),
+        max_av_drift_ms=_require(table, "max_av_drift_ms", float, spot),
     )
     if rung.height < 64 or rung.height % 2:
         raise BadConfig(f"Ladder file {spot}: height must be even and at least 64.")
@@ -133,6 +157,12 @@ def _rung(table: dict[str, Any], where: str) -> Rung:
         raise BadConfig(f"Ladder file {spot}: level {rung.level!r} is not like '3.1'.") from None
     if not 1 <= level_number <= 6.2:
         raise BadConfig(f"Ladder file {spot}: level {rung.level!r} is not an H.264 level.")
+    if not 0 < rung.freeze_motion_ratio < 1 or rung.max_frozen_frames < 0:
+        raise BadConfig(
+            f"Ladder file {spot}: need 0 < freeze_motion_ratio < 1 and max_frozen_frames >= 0."
+        )
+    if rung.max_av_drift_ms < 0:
+        raise BadConfig(f"Ladder file {spot}: max_av_drift_ms must be >= 0.")
     return rung
 
 
@@ -141,7 +171,8 @@ def load_ladder(path: Path) -> Ladder:
 
     Raises ``BadConfig`` naming the file and the offending key when the file is missing,
     is not TOML, or breaks a rule (even heights, bitrate <= maxrate, a known profile, unique
-    rung names, rungs from tallest to shortest, a whole number of seconds per segment).
+    rung names, rungs from tallest to shortest, a whole number of seconds per segment,
+    0 < ``freeze_motion_ratio`` < 1, non-negative frozen-frame and drift limits).
     """
     where = str(path)
     try:
@@ -171,6 +202,7 @@ def load_ladder(path: Path) -> Ladder:
         audio_encoder=_require(audio, "encoder", str, where + " [audio]"),
         audio_channels=_require(audio, "channels", int, where + " [audio]"),
         audio_sample_rate=_require(audio, "sample_rate", int, where + " [audio]"),
+        audio_priming_samples=_require(audio, "priming_samples", int, where + " [audio]"),
         rungs=rungs,
     )
     if not 1 <= ladder.segment_seconds <= 10:

@@ -83,7 +83,7 @@ def test_a_clean_backfilled_game_passes_every_check(clean_with_source) -> None:
     assert names["fidelity.v1_remux"] is Verdict.PASS
     for rung in game.rungs:
         assert all(c.verdict is Verdict.PASS for c in rung.checks), rung.rung
-        assert len(rung.checks) == 13
+        assert len(rung.checks) == 18
         assert set(rung.pooled) == {"psnr_db", "ssim", "vmaf"}
         assert rung.pooled["psnr_db"].frames == SHORT_V1_FRAMES
         assert rung.pooled["vmaf"].min <= rung.pooled["vmaf"].p5 <= rung.pooled["vmaf"].mean

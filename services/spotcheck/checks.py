@@ -2,7 +2,9 @@
 per rung and per game. Frozen dataclasses; ``services.spotcheck.report`` writes them out.
 
 Check names are stable identifiers ``{category}.{rule}`` (categories: ``integrity``,
-``fidelity``, ``structure``, ``quality``); the report schema documents them.
+``fidelity``, ``structure``, ``quality``); the report schema documents them. A check may
+carry ``measured``: sentences of the figures it compared (on pass as well as on fail), so
+an operator sees how close a passing rung came to its threshold.
 """
 
 from __future__ import annotations
@@ -23,11 +25,14 @@ class Verdict(StrEnum):
 
 @dataclass(frozen=True)
 class Check:
-    """One rule applied to one rung (or to the game): ``name`` as ``category.rule``."""
+    """One rule applied to one rung (or to the game): ``name`` as ``category.rule``;
+    ``reasons`` why it failed or was skipped; ``measured`` what it measured (units in the
+    sentences), whatever the verdict."""
 
     name: str
     verdict: Verdict
     reasons: tuple[str, ...] = ()
+    measured: tuple[str, ...] = ()
 
     @property
     def category(self) -> str:
@@ -38,9 +43,14 @@ class Check:
         return self.verdict is Verdict.FAIL
 
 
-def check(name: str, reasons: list[str] | tuple[str, ...]) -> Check:
-    """``pass`` when ``reasons`` (the problems found) is empty, else ``fail`` with them."""
-    return Check(name, Verdict.FAIL if reasons else Verdict.PASS, tuple(reasons))
+def check(
+    name: str,
+    reasons: list[str] | tuple[str, ...],
+    measured: list[str] | tuple[str, ...] = (),
+) -> Check:
+    """``pass`` when ``reasons`` (the problems found) is empty, else ``fail`` with them;
+    ``measured`` is kept either way."""
+    return Check(name, Verdict.FAIL if reasons else Verdict.PASS, tuple(reasons), tuple(measured))
 
 
 def skipped(name: str, why: str) -> Check:

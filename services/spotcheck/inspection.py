@@ -30,14 +30,17 @@ from services.media_tools.probe import RenditionProbe
 from services.spotcheck import integrity
 from services.spotcheck.checks import Check, FrameSeries, check
 from services.spotcheck.metrics import RungFrameMetrics
+from services.spotcheck.signalling import ColourTags
+from services.spotcheck.stream_logs import MotionSeries, PacketLog
 from services.storage import Storage
 
 
 @dataclass
 class RungState:
     """What the spot-check learns of one ledger row, step by step: step 1 fills ``row`` to
-    ``missing``; step 2 the probe, the metrics ``values`` and their ``series`` on the
-    reference frames (or a ``*_problem`` sentence); ``checks`` collects the rung's checks."""
+    ``missing``; step 2 the probe, the colour tags, the metrics ``values`` and their
+    ``series`` on the reference frames, the ``motion`` and IDR/audio ``packets`` logs of the
+    metrics run (or a ``*_problem`` sentence); ``checks`` collects the rung's checks."""
 
     row: PackagedRendition
     playlist: MediaPlaylist | None = None
@@ -50,6 +53,11 @@ class RungState:
     values: RungFrameMetrics | None = None
     series: FrameSeries | None = None
     metrics_problem: str = ""
+    colour: ColourTags | None = None
+    colour_problem: str = ""
+    motion: MotionSeries | None = None
+    packets: PacketLog | None = None
+    logs_problem: str = ""
     checks: list[Check] = field(default_factory=list)
 
 

@@ -10,6 +10,17 @@ time from a common origin (docs/platform.md: frame-accurate comparison needs PTS
 a dropped frame does not shift every later pair. The rung is each filter's first ("main")
 input: one value per rung frame, in presentation order. Per-frame values are written to
 files in a private temporary folder (JSON for VMAF, ffmpeg's stats lines for PSNR/SSIM).
+
+The same run, from the same reads and decodes (issue 17), also writes per input:
+
+- motion: ``scdet`` (ffmpeg filter doc: it exports ``lavfi.scd.mafd``, the mean absolute
+  difference to the previous frame) on the decoded frames, before any scaling, printed by
+  ``metadata=mode=print``: what ``services.spotcheck.freezes`` compares;
+- packets: a ``-c copy`` output to ``framecrc`` of each rung's IDR packets (the
+  ``filter_units=pass_types=5`` bitstream filter keeps only IDR slices, NAL type 5 of
+  H.264, and drops every packet left empty) and its audio packets, and of the reference's
+  audio packets: what ``structure.idr`` and the A/V drift read. ``-copyts`` keeps these
+  timestamps as ffprobe reports them (the metric chains start at 0 through ``setpts``).
 """
 
 from __future__ import annotations
@@ -32,12 +43,24 @@ _SSIM = re.compile(r"All:(\S+)")
 
 @dataclass(frozen=True)
 class RungMetricFiles:
-    """Where the metric chain of one rung writes its per-frame values."""
+    """Where the metric chain of one rung writes its per-frame values, its motion
+    (``scdet`` lines) and its IDR and audio packets (``framecrc``)."""
 
     rung: str
     vmaf: Path
     psnr: Path
     ssim: Path
+    motion: Path
+    packets: Path
+
+
+@dataclass(frozen=True)
+class ReferenceLogs:
+    """Where the reference's motion goes, and its audio packets (``audio`` None: the
+    reference has no audio, so no such output)."""
+
+    motion: Path
+    audio: Path | None
 
 
 @dataclass(frozen=True)
@@ -55,10 +78,28 @@ def metric_files(log_dir: Path, rungs: list[str]) -> list[RungMetricFiles]:
         raise MediaError(f"The metrics folder {log_dir} has characters ffmpeg filters escape.")
     return [
         RungMetricFiles(
-            rung, log_dir / f"{i}.vmaf.json", log_dir / f"{i}.psnr.log", log_dir / f"{i}.ssim.log"
+            rung,
+            log_dir / f"{i}.vmaf.json",
+            log_dir / f"{i}.psnr.log",
+            log_dir / f"{i}.ssim.log",
+            log_dir / f"{i}.motion.log",
+            log_dir / f"{i}.packets.crc",
         )
         for i, rung in enumerate(rungs)
     ]
+
+
+def reference_logs(log_dir: Path, *, audio: bool) -> ReferenceLogs:
+    """The reference's files under ``log_dir`` (see ``metric_files``); ``audio``: whether the
+    reference has an audio stream to log."""
+    if not _SAFE_PATH.match(str(log_dir)):
+        raise MediaError(f"The metrics folder {log_dir} has characters ffmpeg filters escape.")
+    return ReferenceLogs(log_dir / "ref.motion.log", log_dir / "ref.audio.crc" if audio else None)
+
+
+def _motion(path: Path) -> str:
+    """The filters logging each frame's motion to ``path`` (passes the frames on)."""
+    return f"scdet=threshold=100,metadata=mode=print:key=lavfi.scd.mafd:file={path},"
 
 
 def metrics_command(
@@ -70,19 +111,24 @@ def metrics_command(
     height: int,
     *,
     vmaf_threads: int = 2,
+    reference: ReferenceLogs | None = None,
 ) -> list[str]:
     """The argv measuring ``rung_urls`` against ``reference_url`` scaled to ``width`` x
-    ``height`` (pixels), writing ``files`` (same order); ``-progress`` lines on stdout."""
+    ``height`` (pixels), writing ``files`` (same order) and, when given, the
+    ``reference`` logs; ``-progress`` lines on stdout."""
     count = len(rung_urls)
     graph = [
-        "[0:v:0]setpts=PTS-STARTPTS,format=yuv420p,setsar=1,split="
+        "[0:v:0]setpts=PTS-STARTPTS,"
+        + (_motion(reference.motion) if reference else "")
+        + "format=yuv420p,setsar=1,split="
         + str(3 * count)
         + "".join(f"[ref{i}{m}]" for i in range(count) for m in "vps")
     ]
     outputs: list[str] = []
     for i, out in enumerate(files):
         graph.append(
-            f"[{i + 1}:v:0]setpts=PTS-STARTPTS,scale={width}:{height}:flags=bicubic,"
+            f"[{i + 1}:v:0]setpts=PTS-STARTPTS,{_motion(out.motion)}"
+            f"scale={width}:{height}:flags=bicubic,"
             f"format=yuv420p,setsar=1,split=3[dis{i}v][dis{i}p][dis{i}s]"
         )
         graph.append(
@@ -93,6 +139,11 @@ def metrics_command(
         graph.append(f"[dis{i}s][ref{i}s]ssim=stats_file={out.ssim}[out{i}s]")
         for m in "vps":
             outputs += ["-map", f"[out{i}{m}]", "-f", "null", "-"]
+    for i, out in enumerate(files):
+        outputs += ["-map", f"{i + 1}:v:0", "-map", f"{i + 1}:a:0?", "-c", "copy"]
+        outputs += ["-bsf:v", "filter_units=pass_types=5", "-f", "framecrc", str(out.packets)]
+    if reference is not None and reference.audio is not None:
+        outputs += ["-map", "0:a:0", "-c", "copy", "-f", "framecrc", str(reference.audio)]
     argv = [
         exe,
         "-hide_banner",
@@ -102,6 +153,7 @@ def metrics_command(
         "-nostats",
         "-progress",
         "pipe:1",
+        "-copyts",
     ]
     for url in (reference_url, *rung_urls):
         argv += ["-rw_timeout", "20000000", "-i", url]

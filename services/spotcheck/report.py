@@ -17,24 +17,33 @@
             "rung": "720p", "verdict": "pass" | "fail",
             "checks": [Check, ...],              # integrity.objects, integrity.playlist_uris,
                                                  # structure.playlist, structure.target_duration,
-                                                 # structure.keyframes, structure.alignment,
-                                                 # structure.bandwidth, structure.codecs,
-                                                 # structure.resolution, quality.metrics,
+                                                 # structure.keyframes, structure.idr,
+                                                 # structure.alignment, structure.bandwidth,
+                                                 # structure.codecs, structure.resolution,
+                                                 # structure.colour, quality.metrics,
+                                                 # quality.segments, quality.freezes,
                                                  # quality.frames, quality.duration,
-                                                 # quality.av_offset
+                                                 # quality.av_offset, quality.av_drift
             "metrics": {"psnr_db" | "ssim" | "vmaf":
                         {"mean": float, "min": float, "p5": float, "frames": int}},
             "measures": {"frames", "reference_frames", "duration_s", "reference_duration_s",
                          "av_offset_s", "reference_av_offset_s", "width", "height",
-                         "bandwidth", "average_bandwidth"}   # seconds, pixels, bits/s
+                         "bandwidth", "average_bandwidth",   # seconds, pixels, bits/s
+                         "av_offset_end_s", "reference_av_offset_end_s", "av_drift_s",
+                         "frozen_frames",                    # frames
+                         "segments": [{"index", "uri", "start_s", "end_s", "frames",
+                                       "psnr_db_mean", "psnr_db_p1",   # dB
+                                       "vmaf_mean", "vmaf_p1"}]}       # 0-100
         }]
      }]}
 
     Check = {"name": "category.rule", "category": str, "verdict": "pass" | "fail" | "skip",
-             "reasons": [str, ...]}              # why it failed or was skipped
+             "reasons": [str, ...],              # why it failed or was skipped
+             "measured": [str, ...]}             # what it measured, whatever the verdict
 
 PSNR in dB (per frame capped at 60 dB), SSIM 0-1 (all planes), VMAF 0-100 (vmaf_v0.6.1);
-"mean"/"min"/"p5" pool the per-frame values (p5: 5th percentile, nearest rank).
+"mean"/"min"/"p5" pool the per-frame values (p5: 5th percentile, nearest rank); a
+segment's "p1" is its 1st-percentile frame (nearest rank).
 
 ``frames.csv``: header ``game_id,rung,frame,pts_s,psnr_db,ssim,vmaf``, one row per
 reference frame and rung; ``frame`` is the reference frame number (0-based), ``pts_s`` its
@@ -74,6 +83,7 @@ def _check_json(c: Check) -> dict[str, Any]:
         "category": c.category,
         "verdict": c.verdict.value,
         "reasons": list(c.reasons),
+        "measured": list(c.measured),
     }
 
 
@@ -167,7 +177,12 @@ def write_report(folder: Path, job_id: str, created_at: str, games: list[GameRep
 
 
 def _check_from(row: dict[str, Any]) -> Check:
-    return Check(str(row["name"]), Verdict(row["verdict"]), tuple(map(str, row["reasons"])))
+    return Check(
+        str(row["name"]),
+        Verdict(row["verdict"]),
+        tuple(map(str, row["reasons"])),
+        tuple(map(str, row.get("measured", ()))),
+    )
 
 
 def _float(text: str) -> float:

@@ -39,3 +39,19 @@ PSNR_CAP_DB = 60.0
 
 LOW_PERCENTILE = 5.0
 """The pooled low percentile reported with mean and min (per-frame values, nearest rank)."""
+
+SEGMENT_PERCENTILE = 1.0
+"""Each segment's low frame value is its 1st percentile (nearest rank) of per-frame PSNR and
+VMAF; for a 4 s segment of 96 frames that is its worst frame. Floors per rung are data in
+the ladder file (``min_segment_*``, ``min_frame_*``)."""
+
+FREEZE_MOTION_FLOOR = 0.5
+"""A rung frame can only be called frozen where the reference moves: the reference's mean
+absolute difference to its previous frame (ffmpeg ``scdet``'s ``lavfi.scd.mafd``, 8-bit
+levels averaged over the planes) is at least this. Below it the reference is nearly still
+(the demo clip's quietest shots measure 0.13-0.5) and a still rung frame proves nothing.
+The ratio that makes a frame frozen is per rung in the ladder (``freeze_motion_ratio``)."""
+
+LISTED_FINDINGS = 5
+"""A failed check names at most this many segments or runs, worst first, then counts the
+rest (a 3 h game has 2,700 segments per rung)."""

@@ -8,9 +8,8 @@
 - ``structure.keyframes``: every segment starts with a keyframe (the multivariant playlist
   declares EXT-X-INDEPENDENT-SEGMENTS, RFC 8216 §4.3.5.1): the video packet presented at
   each segment's start (the sum of the EXTINF before it) is flagged key;
-- ``structure.alignment``: the same segment boundaries as the ladder's first rung, so a
-  player can switch rungs at any boundary (Apple HLS authoring spec: keyframes aligned
-  across variants);
+- ``structure.alignment`` (the ladder's segment grid) is ``services.spotcheck.alignment``;
+  ``structure.idr`` and ``structure.colour`` are ``services.spotcheck.signalling``;
 - ``structure.bandwidth``: declared BANDWIDTH and AVERAGE-BANDWIDTH within
   ``BANDWIDTH_TOLERANCE`` of the measured figures (RFC 8216 §4.3.4.2, Apple: within 10 %);
 - ``structure.codecs``: CODECS is present and lists exactly the rung's formats, read from
@@ -30,11 +29,6 @@ from services.hls import MediaPlaylist, Variant
 from services.media_tools.probe import RenditionProbe
 from services.spotcheck.checks import Check, check
 from services.spotcheck.rules import BANDWIDTH_TOLERANCE, FRAME_ALIGNMENT_TOLERANCE
-
-
-def segment_starts(playlist: MediaPlaylist) -> list[float]:
-    """Each segment's start, seconds from the first (the sum of the EXTINF before it)."""
-    return [s.start for s in playlist.segments]
 
 
 def check_target_duration(playlist: MediaPlaylist) -> Check:
@@ -65,20 +59,6 @@ def check_keyframes(playlist: MediaPlaylist, probe: RenditionProbe) -> Check:
                 f"{segment.uri}: starts at {segment.start:.3f} s on a non-keyframe{where}"
             )
     return check("structure.keyframes", reasons)
-
-
-def check_alignment(
-    playlist: MediaPlaylist, baseline: MediaPlaylist, baseline_rung: str, frame_s: float
-) -> Check:
-    tolerance = FRAME_ALIGNMENT_TOLERANCE * frame_s
-    mine, theirs = segment_starts(playlist), segment_starts(baseline)
-    reasons: list[str] = []
-    if len(mine) != len(theirs):
-        reasons.append(f"{len(mine)} segments, {len(theirs)} on {baseline_rung}")
-    for index, (a, b) in enumerate(zip(mine, theirs, strict=False)):
-        if abs(a - b) > tolerance:
-            reasons.append(f"segment {index} starts at {a:.3f} s, at {b:.3f} s on {baseline_rung}")
-    return check("structure.alignment", reasons)
 
 
 def check_bandwidth(

@@ -1,0 +1,87 @@
+"""``quality.av_drift``: the A/V offset at the rung's end as well as at its start, against
+the reference's (issue 17). An offset that grows over a game is as bad as one that is there
+from the first frame, and the start offset alone (``quality.av_offset``) cannot see it.
+
+Offsets are audio minus video, seconds: at the start, first audio PTS - first video PTS; at
+the end, (last audio PTS + its duration) - (last video PTS + its duration). Audio packets
+come from the metrics run's ``framecrc`` logs (``services.spotcheck.stream_logs``), video
+from the probes. The rung's drift is its change of offset from start to end minus the
+reference's. A rung's audio is a fresh AAC encode of the audio it was made from, which
+lengthens it by the encoder's priming (the ladder's ``[audio] priming_samples``): that
+much drift is the encoder's own. The last frame's padding does not count: the fMP4 sample
+table records that frame's true duration (measured on the demo clip: the drift is the
+priming, +21.3 ms at 48 kHz, to 0.1 ms). The drift passes within ``max_av_drift_ms`` (per
+rung, ladder file) of the priming, and the end offset, like the start one, within
+``AV_OFFSET_TOLERANCE_S`` of the reference's.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from services.ladder import Ladder, Rung
+from services.media_tools.probe import RenditionProbe
+from services.spotcheck.checks import Check, check
+from services.spotcheck.rules import AV_OFFSET_TOLERANCE_S
+from services.spotcheck.stream_logs import PacketLog
+
+
+@dataclass(frozen=True)
+class AvOffsets:
+    """A rendition's A/V offsets in seconds (audio minus video) at its ``start`` and
+    ``end``."""
+
+    start: float
+    end: float
+
+    @property
+    def drift(self) -> float:
+        """Change of the offset from start to end, seconds."""
+        return self.end - self.start
+
+
+def av_offsets(probe: RenditionProbe, packets: PacketLog) -> AvOffsets | None:
+    """The offsets of a rendition (None without audio packets or video frames)."""
+    if packets.audio_start is None or packets.audio_end is None or not probe.packets:
+        return None
+    video_end = probe.video_start + probe.duration
+    return AvOffsets(packets.audio_start - probe.video_start, packets.audio_end - video_end)
+
+
+def _ms(seconds: float) -> str:
+    return f"{1000 * seconds:+.1f} ms"
+
+
+def check_av_drift(
+    rung: AvOffsets, reference: AvOffsets, ladder: Ladder, ladder_rung: Rung
+) -> tuple[Check, dict[str, float]]:
+    """``quality.av_drift`` (module docstring); also the figures for the report (seconds)."""
+    drift = rung.drift - reference.drift
+    priming = ladder.audio_priming_samples / ladder.audio_sample_rate
+    slack = ladder_rung.max_av_drift_ms / 1000
+    end_delta = rung.end - reference.end
+    measured = [
+        f"A/V offset at the start {_ms(rung.start)}, at the end {_ms(rung.end)}; the "
+        f"reference {_ms(reference.start)} and {_ms(reference.end)}",
+        f"drift against the reference {_ms(drift)}, of which the AAC re-encode's priming "
+        f"{_ms(priming)}: {_ms(drift - priming)} beyond it "
+        f"(limit ±{ladder_rung.max_av_drift_ms:.0f} ms)",
+    ]
+    reasons: list[str] = []
+    if abs(drift - priming) > slack:
+        reasons.append(
+            f"the A/V offset drifts {_ms(drift)} from start to end against the reference: "
+            f"{_ms(drift - priming)} beyond the AAC re-encode's priming {_ms(priming)} "
+            f"(limit ±{ladder_rung.max_av_drift_ms:.0f} ms)"
+        )
+    if abs(end_delta) > AV_OFFSET_TOLERANCE_S:
+        reasons.append(
+            f"A/V offset at the end {_ms(rung.end)}, the reference {_ms(reference.end)} "
+            f"({_ms(end_delta)}, limit ±{1000 * AV_OFFSET_TOLERANCE_S:.0f} ms)"
+        )
+    figures = {
+        "av_offset_end_s": round(rung.end, 4),
+        "reference_av_offset_end_s": round(reference.end, 4),
+        "av_drift_s": round(drift, 4),
+    }
+    return check("quality.av_drift", reasons, measured), figures
