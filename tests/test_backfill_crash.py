@@ -30,7 +30,7 @@ its SHA-256, the ledger equal but for its game, job and time). Each point's reco
 index, fraction, seconds, the phase the kill caught: startup / encode / upload / ledger /
 anchor / master written, or finished before the kill, and what was stored) is printed
 (visible with ``-s``), written to ``kill_anywhere.json`` in the test's tmp dir and to the
-JUnit ``record_property``; a failing point is named by seed, index and seconds.
+JUnit report (``record_testsuite_property``); a failing point is named by seed, index and seconds.
 """
 
 from __future__ import annotations
@@ -495,7 +495,7 @@ class KillChain:
 
 @pytest.mark.timeout(900)  # ~12 W: 20 killed runs and the re-runs; 4 min on 2 idle cores
 def test_killed_anywhere_keeps_v1_playing_and_the_rerun_matches_an_uninterrupted_run(
-    crash_env, tmp_path, record_property
+    crash_env, tmp_path, record_testsuite_property
 ) -> None:
     from services.gateway import PlaybackGateway
 
@@ -525,7 +525,9 @@ def test_killed_anywhere_keeps_v1_playing_and_the_rerun_matches_an_uninterrupted
         "final_problems": final_problems,
     }
     (tmp_path / "kill_anywhere.json").write_text(json.dumps(report, indent=2))
-    record_property("kill_anywhere", json.dumps(report))
+    record_testsuite_property("kill_anywhere", json.dumps(report))
+    seconds = ", ".join(f"{r.seconds:.2f}" for r in records)
+    print(f"seed {seed}, W {crash_env.wall_s:.2f} s, points (s): {seconds}")
     failures = [f"seed {seed}, {r.name}: {p}" for r in records for p in r.problems]
     failures += [f"seed {seed}, final re-run: {p}" for p in final_problems]
     assert not failures, "\n".join(failures)
