@@ -199,6 +199,8 @@ class LiveMonitor:
         changed = text != watch.last_text
         watch.last_text = text
         watch.playlist = playlist
+        if changed:
+            watch.spans = playlist.ad_breaks()
         watch.target_duration = float(playlist.target_duration or 0)
         newest = playlist.last_sequence
         previous = watch.playlist_sequence

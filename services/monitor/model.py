@@ -126,9 +126,12 @@ class VariantWatch:
     sequence_history: deque[int] = field(default_factory=lambda: deque(maxlen=SPARK_POINTS))
     reloads: int = 0
 
+    spans: tuple[AdBreakSpan, ...] = ()
+    """The ad breaks of ``playlist`` (computed once per reload)."""
+
     @property
     def breaks(self) -> tuple[AdBreakSpan, ...]:
-        return self.playlist.ad_breaks() if self.playlist is not None else ()
+        return self.spans
 
     @property
     def window_s(self) -> float:

@@ -101,7 +101,7 @@ def _coverage(watch: VariantWatch) -> dict[int, set[str]]:
     if playlist is None or not playlist.segments:
         return covered
     first, last = playlist.segments[0].sequence, playlist.segments[-1].sequence
-    for span in playlist.ad_breaks():
+    for span in watch.spans:
         if span.id is None:
             continue
         start = span.out_sequence if span.out_sequence is not None else first
