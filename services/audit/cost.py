@@ -159,6 +159,8 @@ def summarize(
         leagues[league or "(none)"] = block(rows, league_counts.get(league, len(rows)))
     catalog = block(games, catalog_count)
     ok = catalog["projected_usd_month"] < CEILING_USD_MONTH
+    dollars = catalog["projected_usd_month"]
+    shown = f"{dollars:.2f}" if dollars >= 1 else f"{dollars:.6f}"
     return {
         "price_usd_per_gb_month": PRICE_USD_PER_GB_MONTH,
         "ceiling_usd_month": CEILING_USD_MONTH,
@@ -166,7 +168,7 @@ def summarize(
         "catalog": catalog,
         "verdict": "pass" if ok else "fail",
         "summary": (
-            f"catalog projected ${catalog['projected_usd_month']:.2f}/month for "
+            f"catalog projected ${shown}/month for "
             f"{catalog['listed_games']} games once migrated "
             f"({'under' if ok else 'over'} the ${CEILING_USD_MONTH:.0f}/month ceiling)"
         ),

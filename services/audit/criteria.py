@@ -16,6 +16,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import math
 import random
 from dataclasses import dataclass, field
@@ -186,11 +187,11 @@ async def abr_same_url(client: GateClient, game: GameView) -> CriterionResult:
                 else f"no variant at v1's {v1_size[0]}x{v1_size[1]}",
             )
         )
-    played: list[Played] = []
-    for key, variant in sorted(variants.items(), key=lambda kv: -kv[1].bandwidth):
+
+    async def play(key: str, variant) -> tuple[list[SubCheck], dict[str, Any], Played]:
         row = game.ledger.row(key.split("/")[-2]) if game.ledger else None
         fps = (row.frame_rate if row else 0.0) or (variant.frame_rate or 0.0)
-        more, seen, result = await play_media(
+        return await play_media(
             client,
             key,
             game.folder,
@@ -199,6 +200,11 @@ async def abr_same_url(client: GateClient, game: GameView) -> CriterionResult:
             fps=fps,
             resolution=variant.resolution,
         )
+
+    ordered = sorted(variants.items(), key=lambda kv: -kv[1].bandwidth)
+    runs = await asyncio.gather(*(play(key, variant) for key, variant in ordered))
+    played: list[Played] = []
+    for (key, _), (more, seen, result) in zip(ordered, runs, strict=True):
         checks += more
         evidence.setdefault("renditions", {})[key] = seen
         played.append(result)
