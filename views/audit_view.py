@@ -94,11 +94,12 @@ class AuditView(QWidget):
         details = QSplitter(Qt.Orientation.Vertical)
         for widget in (self.checks, self.matrix, self.evidence):
             details.addWidget(widget)
+        details.setSizes([170, 290, 140])
         lower_layout.addWidget(details, 1)
         splitter = QSplitter(Qt.Orientation.Vertical)
         splitter.addWidget(self.tabs)
         splitter.addWidget(lower)
-        splitter.setSizes([320, 520])
+        splitter.setSizes([230, 650])
         layout = QVBoxLayout(self)
         layout.addWidget(self.header)
         layout.addWidget(splitter, 1)
