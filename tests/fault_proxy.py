@@ -192,7 +192,7 @@ class FaultProxy:
         handler = type("FaultHandler", (_Handler,), {"proxy": self})
         self._server = _QuietServer(("127.0.0.1", 0), handler)
         self._thread = threading.Thread(
-            target=self._server.serve_forever, name="fault-proxy", daemon=True
+            target=self._server.serve_forever, args=(0.05,), name="fault-proxy", daemon=True
         )
         self._thread.start()
         return self.url
@@ -233,6 +233,12 @@ class FaultProxy:
         """Remove every rule: from now on every request is forwarded untouched."""
         with self._lock:
             self.rules.clear()
+
+    def reset(self) -> None:
+        """Remove every rule and forget the requests seen (a proxy shared by tests)."""
+        with self._lock:
+            self.rules.clear()
+            self.requests.clear()
 
     @property
     def faults(self) -> list[Seen]:

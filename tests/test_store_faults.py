@@ -90,10 +90,18 @@ def _new_bucket(moto_endpoint: str, name: str) -> StorageConfig:
     return config
 
 
-@pytest.fixture
-def proxy(moto_endpoint) -> Iterator[FaultProxy]:
+@pytest.fixture(scope="module")
+def module_proxy(moto_endpoint) -> Iterator[FaultProxy]:
     with FaultProxy(moto_endpoint) as running:
         yield running
+
+
+@pytest.fixture
+def proxy(module_proxy: FaultProxy) -> Iterator[FaultProxy]:
+    """The module's proxy with no rules and no requests seen yet."""
+    module_proxy.reset()
+    yield module_proxy
+    module_proxy.reset()
 
 
 def _small_games(config: StorageConfig, v1_hls_dir: Path, ids: list[str]) -> None:
@@ -231,14 +239,20 @@ def test_detail_with_a_playlist_broken_mid_body_is_one_clear_message(
 # --- playback gateway ------------------------------------------------------------------------
 
 
-@pytest.fixture
-def gateway_through(detail_bucket: StorageConfig, proxy: FaultProxy) -> Iterator[PlaybackGateway]:
-    gateway = PlaybackGateway(_through(detail_bucket, proxy))
+@pytest.fixture(scope="module")
+def module_gateway(detail_bucket: StorageConfig, module_proxy: FaultProxy):
+    gateway = PlaybackGateway(_through(detail_bucket, module_proxy))
     gateway.start()
     try:
         yield gateway
     finally:
         gateway.stop()
+
+
+@pytest.fixture
+def gateway_through(module_gateway: PlaybackGateway, proxy: FaultProxy) -> PlaybackGateway:
+    """A playback gateway reading nfl-1's bucket through the (reset) proxy."""
+    return module_gateway
 
 
 SEGMENT = "games/nfl-1/seg_00001.m4s"
@@ -559,3 +573,89 @@ def test_a_listing_page_that_keeps_failing_says_the_list_is_incomplete(
     assert "SlowDown" in errors[0]
     assert _all_states_shown(console, 3)  # the listed games still got their states
     assert console.window.banner.isVisible()
+
+
+# --- backfill uploads (the short v1 game encoded for real, a one-rung ladder) --------------
+
+BACKFILL_RUNGS = ("360p",)
+
+
+@pytest.fixture(scope="module")
+def backfill_bucket(moto_endpoint: str, tmp_path_factory):
+    """``(rig, short v1 folder, the clean run's result)``: games ``clean`` (backfilled once
+    without faults: the uninterrupted run) and ``faulty`` (v1, for the test)."""
+    from tests.backfill_support import backfill_rig, make_short_v1
+
+    config = _new_bucket(moto_endpoint, "faults-bf")
+    short_v1 = make_short_v1(tmp_path_factory.mktemp("faults-v1"))
+    upload_game(config, "clean", short_v1)
+    upload_game(config, "faulty", short_v1)
+    with backfill_rig(config, tmp_path_factory.mktemp("faults-work")) as rig:
+        rig.ladder = dataclasses.replace(
+            rig.ladder, rungs=tuple(r for r in rig.ladder.rungs if r.name in BACKFILL_RUNGS)
+        )
+        outcome, _ = rig.backfill("clean")
+        assert outcome.result["rungs"] == list(BACKFILL_RUNGS), outcome.result
+        yield rig, short_v1, _final_state(rig, "clean")
+
+
+def _final_state(rig, game: str) -> dict:
+    """What a backfill leaves, relative to the game: SHA-256 of every object but the
+    ledger, and the ledger's objects (key, size, SHA-256)."""
+    import json
+
+    prefix = f"games/{game}/"
+    stored = {
+        key[len(prefix) :]: _sha(rig.read(key))
+        for key in rig.objects(prefix)
+        if not key.endswith("renditions.json")
+    }
+    ledger = json.loads(rig.read(prefix + "abr/renditions.json"))
+    recorded = sorted(
+        (o["key"][len(prefix) :], o["size"], o["sha256"])
+        for row in ledger["renditions"]
+        for o in row["objects"]
+    )
+    return {"stored": stored, "ledger": recorded}
+
+
+def test_backfill_under_faults_never_records_a_short_write_and_ends_as_a_clean_run(
+    backfill_bucket, proxy: FaultProxy
+) -> None:
+    """1. A rung segment's upload reaches the store cut short (a store that does not check
+    the checksum keeps it): the job stops with a clear message, nothing is in a ledger and
+    master.m3u8 is still v1. 2. Re-run with 5xx, SlowDown, resets and stalls on uploads,
+    HEADs, the ledger, the anchor and the publish (botocore retries them; a conditional
+    write whose answer was lost is recognised): the game ends exactly as the clean run."""
+    rig, short_v1, clean = backfill_bucket
+    faulty = _through(rig.config, proxy)
+    proxy.add(short_upload(0.5), method="PUT", path=r"/abr/360p/seg_00000\.m4s", nth=1)
+    with pytest.raises(ServiceError) as caught:
+        rig.backfill("faulty", config=faulty)
+    assert "games/faulty/abr/360p/seg_00000.m4s" in str(caught.value)
+    assert "short or damaged write" in str(caught.value)
+    stored = rig.objects("games/faulty/")
+    assert "games/faulty/abr/renditions.json" not in stored
+    assert rig.read("games/faulty/master.m3u8") == (short_v1 / "master.m3u8").read_bytes()
+
+    proxy.clear()
+    rung = r"/faulty/abr/360p/"
+    proxy.add(slow_down(), method="PUT", path=rung + r"init\.mp4$", nth=1)
+    proxy.add(reset(None), method="PUT", path=rung + r"seg_00001\.m4s$", nth=1)
+    proxy.add(stall(STALL_S), method="PUT", path=rung + r"index\.m3u8$", nth=1)
+    proxy.add(server_error(500), method="HEAD", path=rung + r"seg_00000\.m4s$", nth=1)
+    proxy.add(stall(STALL_S), method="HEAD", path=rung + r"init\.mp4$", nth=1)
+    uploads = r"/abr/.+\.(m4s|mp4|m3u8)$"  # and more at a seeded rate, once per object
+    proxy.add(server_error(503), method="PUT", path=uploads, rate=0.3, seed=7, per_path=1)
+    proxy.add(cut(0.5), method="GET", path=GAME_LIST, nth=1)
+    proxy.add(slow_down(), method="PUT", path=r"/renditions\.json$", nth=1)
+    proxy.add(stall(STALL_S), method="PUT", path=r"/master\.v1\.m3u8$", nth=1)
+    proxy.add(reset(None), method="PUT", path=r"/faulty/master\.m3u8$", nth=1)
+    outcome, reporter = rig.backfill("faulty", config=faulty)
+    assert outcome.result["master_published"] is True
+    assert outcome.result["bytes_reused"] > 0  # the first run's verified objects were kept
+    assert any("an earlier attempt of the write landed" in line for line in reporter.lines)
+    kinds = {s.fault for s in proxy.faults}
+    assert {"503 SlowDown", "reset", "500 InternalError", "cut", "stall"} <= kinds, kinds
+    assert len(proxy.faults) >= 9
+    assert _final_state(rig, "faulty") == clean

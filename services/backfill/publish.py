@@ -61,7 +61,11 @@ async def publish_master(
 ) -> bool:
     """Write the multivariant ``text`` over ``master`` (the body read at the start, whose
     ETag conditions the write); False when the stored master already has these bytes.
-    Raises ``PreconditionFailed`` with what to do when the master changed meanwhile."""
+    Raises ``PreconditionFailed`` with what to do when the master changed meanwhile.
+
+    A 412 on a write that botocore retried (an earlier attempt landed but its answer was
+    lost to a reset or a timeout) is no change by someone else: when the stored master is
+    ``text``, it was published by this job."""
     if master.data == text:
         return False
     try:
@@ -73,6 +77,9 @@ async def publish_master(
             if_match=master.etag,
         )
     except PreconditionFailed:
+        if (await storage.get(keys.master)).data == text:
+            reporter.log(f"published {keys.master} (an earlier attempt of the write landed)")
+            return True
         raise PreconditionFailed(
             f"{keys.master} changed while the job ran (its ETag is no longer "
             f"{master.etag}): someone else modified the game, so the multivariant "
