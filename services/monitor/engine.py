@@ -78,6 +78,7 @@ class LiveMonitor:
         self._breaks: dict[str, dict[str, BreakSeen]] = {t.channel: {} for t in self.targets}
         self._last_join: dict[str, float] = {}
         self._join_turn: dict[str, int] = {}
+        self._channel_cache: dict[str, tuple[tuple, list[Alarm]]] = {}
         self._stop = asyncio.Event()
         self._client: httpx.AsyncClient | None = None
         self._semaphore = asyncio.Semaphore(self.options.concurrency)
@@ -188,7 +189,8 @@ class LiveMonitor:
             if response.status_code != 200:
                 raise PlaylistError(f"HTTP {response.status_code}", uri=watch.name)
             text = response.text
-            playlist = parse_cues(text, watch.name)
+            unchanged = text == watch.last_text and watch.playlist is not None
+            playlist = watch.playlist if unchanged else parse_cues(text, watch.name)
         except (httpx.HTTPError, PlaylistError) as exc:
             if watch.error is None:
                 watch.error_since_mono = started
@@ -238,7 +240,7 @@ class LiveMonitor:
             for watch in watches:
                 for alarm in variant_alarms(watch, now, self.options):
                     current[alarm.key] = alarm
-            for alarm in channel_alarms([w for w in watches if w.name != MASTER], self.options):
+            for alarm in self._channel_alarms(target.channel, watches):
                 current.setdefault(alarm.key, alarm)
             join_alarm = self._join_alarms.get(target.channel)
             if join_alarm is not None:
@@ -251,6 +253,17 @@ class LiveMonitor:
             if key not in current:
                 self._emit("cleared", alarm.kind, alarm.channel, alarm.variant, alarm.detail)
         self._active = current
+
+    def _channel_alarms(self, channel: str, watches: list[VariantWatch]) -> list[Alarm]:
+        """``channel_alarms`` of the channel, recomputed only after one of its variants was
+        reloaded (they depend on the playlists only, not on the time)."""
+        state = tuple((w.name, w.reloads, w.error, w.changed_last) for w in watches)
+        cached = self._channel_cache.get(channel)
+        if cached is not None and cached[0] == state:
+            return cached[1]
+        alarms = channel_alarms([w for w in watches if w.name != MASTER], self.options)
+        self._channel_cache[channel] = (state, alarms)
+        return alarms
 
     def _track_breaks(self, target: ChannelTarget, watches: list[VariantWatch], now: float) -> None:
         seen = {b.id: b for b in breaks_seen(w for w in watches if w.name != MASTER)}

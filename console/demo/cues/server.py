@@ -21,11 +21,9 @@ if TYPE_CHECKING:
 
 
 class _QuietHandler(WSGIRequestHandler):
-    """werkzeug's request handler without the per-request access log line, speaking
-    HTTP/1.1 so players and the monitor keep their connections (werkzeug's default is
-    HTTP/1.0: one TCP connection per playlist reload)."""
-
-    protocol_version = "HTTP/1.1"
+    """werkzeug's request handler without the per-request access log line. (werkzeug's
+    server closes every connection, whatever the HTTP version: one TCP connection per
+    playlist reload, for players and the monitor alike.)"""
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         pass
