@@ -113,6 +113,8 @@ class MainWindow(QMainWindow):
         self.main_splitter = main
         # each section keeps its own split; the jobs table needs a wider left side
         self._split_of: dict[int, list[int]] = {self.sections.indexOf(jobs_panel): [920, 520]}
+        if monitor_panel is not None:  # the wall of variants needs the room too
+            self._split_of[self.sections.indexOf(monitor_panel)] = [1000, 440]
         self._current_section = 0
 
         central = QWidget()

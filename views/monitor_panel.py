@@ -42,6 +42,7 @@ COLUMNS = (
     "Last break",
 )
 SPARK_COLUMN = 5
+COLUMN_WIDTHS = (105, 118, 80, 85, 65, 90, 62, 62, 62, 200)
 EVENT_COLUMNS = ("Time (UTC)", "Event", "Kind", "Channel", "Variant", "Detail")
 EVENT_ROWS = 500
 RED = QColor("#ffcdd2")
@@ -154,9 +155,10 @@ class MonitorPanel(QWidget):
         self.table.setSelectionMode(QTableView.SelectionMode.SingleSelection)
         self.table.verticalHeader().hide()
         header = self.table.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)  # not ResizeToContents:
+        for column, width in enumerate(COLUMN_WIDTHS):  # that measures every cell each second
+            header.resizeSection(column, width)
         header.setSectionResizeMode(SPARK_COLUMN, QHeaderView.ResizeMode.Fixed)
-        header.resizeSection(SPARK_COLUMN, 110)
         header.setStretchLastSection(True)
         self.table.activated.connect(self._play)
         self.table.doubleClicked.connect(self._play)
