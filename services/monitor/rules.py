@@ -102,12 +102,10 @@ def _coverage(watch: VariantWatch) -> dict[int, set[str]]:
         return covered
     first, last = playlist.segments[0].sequence, playlist.segments[-1].sequence
     for span in watch.spans:
-        if span.id is None:
-            continue
         start = span.out_sequence if span.out_sequence is not None else first
         end = span.in_sequence if span.in_sequence is not None else last + 1
         for sequence in range(max(start, first), min(end, last + 1)):
-            covered.setdefault(sequence, set()).add(span.id)
+            covered.setdefault(sequence, set()).add(break_key(span))
     return covered
 
 
@@ -161,8 +159,8 @@ def _drift(
         skew = (dates[shared[-1]] - reference_dates[shared[-1]]).total_seconds()
         if abs(skew) > options.drift_segments * target + 0.5:
             return (
-                f"segment {shared[-1]} is dated {skew:+.1f} s from the same segment on "
-                f"{reference.name}: the media sequence is off by about {skew / target:+.0f}"
+                f"segments numbered {-skew / target:+.0f} from {reference.name}: segment "
+                f"{shared[-1]} here is dated {skew:+.1f} s from segment {shared[-1]} there"
             )
         return ""
     if not dates or not reference_dates:
@@ -203,15 +201,19 @@ def _partial_breaks(live: list[VariantWatch]) -> list[Alarm]:
     return alarms
 
 
+def break_key(span) -> str:
+    """A break's id, or for an unnamed vendor break (``#EXT-X-CUE-OUT:30`` with no ID and no
+    SCTE-35) its style: what the variants of one channel are compared by."""
+    return span.id or f"({span.style}, unnamed)"
+
+
 def breaks_seen(watches: Iterable[VariantWatch]) -> list[BreakSeen]:
     """The ad breaks in the channel's windows, by id, with the variants that carry them."""
     found: dict[str, dict] = {}
     for watch in watches:
         for span in watch.breaks:
-            if span.id is None:
-                continue
             entry = found.setdefault(
-                span.id,
+                break_key(span),
                 {"variants": set(), "active": False, "start": span.start, "span": span},
             )
             entry["variants"].add(watch.name)
