@@ -30,7 +30,7 @@ from services.jobs.store import DEFAULT_LOG_CAP, JobStore
 log = logging.getLogger("console.jobs")
 
 #: concurrent jobs per kind unless configured (one encode at a time on a 2-core box)
-DEFAULT_LIMITS: Mapping[str, int] = {"backfill": 1, "spotcheck": 1}
+DEFAULT_LIMITS: Mapping[str, int] = {"backfill": 1, "spotcheck": 1, "audit": 1}
 #: concurrent jobs of a kind not in the limits
 DEFAULT_LIMIT = 2
 #: progress is written to the history at most this often per job (state changes always)
