@@ -3,21 +3,25 @@ at four named points (during the encode, mid-upload, after the ledger, after mas
 at ``KILL_POINTS`` points drawn at random over the job's wall time; after each kill the game
 still plays v1, and a re-run finishes with exactly the objects of an uninterrupted run.
 
-Kill anywhere (``test_killed_anywhere_...``): the module's reference run, an uninterrupted
-backfill of the short v1 game (``make_short_v1``), measures the job's wall time W (from
-starting the CLI to its exit). ``random.Random(seed)`` draws ``KILL_POINTS`` fractions of W
-(seed ``SEED``, or ``$VIDEO_OPS_CRASH_SEED``); the fractions, not the seconds, are what the
-seed fixes, so the same seed hits the same moments of the job on a faster or slower machine.
+Kill anywhere (``test_killed_anywhere_...``, first in the module so that the reference run
+is measured just before it): the module's reference run, an uninterrupted backfill of the
+short v1 game (``make_short_v1``), measures the job's wall time W (from starting the CLI
+to its exit). ``random.Random(seed)`` draws ``KILL_POINTS`` fractions of W (seed ``SEED``,
+or ``$VIDEO_OPS_CRASH_SEED``); the seed fixes the fractions, not the seconds, so it hits
+the same moments of the job on a faster or slower machine.
 
 The points are chained on one game, in the order drawn: the CLI is started, SIGKILLed (its
 whole process group) at the point's second, checked, and the next point's run is the
 resume of that killed state, so a kill also lands in a resume (one that re-encodes and
 keeps the stored objects, or one that resumes from a stored ledger). A fresh game for
-every point would cost ~W more per point (its own re-run to completion), more than the
-module's budget (~4 minutes on a 2-core machine); one chain costs about 10 W (the killed
-runs) plus one re-run. A game's chain ends when it is complete (its run finished before
-its point, or the kill came after master.m3u8 was published): its last re-run is compared
-with the reference, and the next point starts on a fresh game. After every kill:
+every point would add its own re-run to completion (about W) per point, twice the module's
+budget (~4 minutes on a 2-core machine); the chain costs the killed runs (the sum of the
+points, about 10 W) and one re-run. A game's chain ends when it is complete (its run
+finished before its point, or the kill came after master.m3u8 was published): its last
+run is compared with the reference, and the next point starts on a fresh game. The
+encode restarts in every run (only the uploads resume), so most points land in the
+encode or the upload; the named points below hold the job exactly after the ledger and
+after the anchor. After every kill:
 
 - no process of the killed group is alive (the ffmpeg included);
 - ``master.m3u8`` holds the v1 bytes or the complete multivariant of the reference run;
@@ -27,10 +31,13 @@ with the reference, and the next point starts on a fresh game. After every kill:
 
 and the game's final re-run ends with the reference's objects (every key of the game and
 its SHA-256, the ledger equal but for its game, job and time). Each point's record (seed,
-index, fraction, seconds, the phase the kill caught: startup / encode / upload / ledger /
-anchor / master written, or finished before the kill, and what was stored) is printed
-(visible with ``-s``), written to ``kill_anywhere.json`` in the test's tmp dir and to the
-JUnit report (``record_testsuite_property``); a failing point is named by seed, index and seconds.
+index, fraction, seconds, the phase the kill caught: startup / encode / upload / verify /
+ledger / anchor / publish / master written, or finished before the kill, and what was
+stored) is printed (visible with ``-s``), written to ``kill_anywhere.json`` in the test's
+tmp dir and to the JUnit report (``record_testsuite_property``); a failing point is named
+by seed, index and seconds. A machine slower during the chain than during the reference
+run shifts the points towards the encode, a faster one past the end ("finished before the
+kill"); at least a quarter of the points must catch a running job.
 """
 
 from __future__ import annotations
@@ -213,72 +220,8 @@ def crash_env(moto_endpoint, tmp_path_factory) -> CrashEnv:
     return CrashEnv(child, short, child.final_hashes("reference"), wall_s)
 
 
-def _killed_during_encode(child: Child, game: str) -> None:
-    running = child.start(game)
-    wait_for_line(running, "encode:")
-    assert not child.keys(f"games/{game}/abr/renditions.json")
-    kill_tree(running)
-
-
-def _killed_mid_upload(child: Child, game: str) -> None:
-    running = child.start(game)
-    assert freeze_ffmpeg_at_first_segment(child.work), "no ffmpeg at the first segment"
-    deadline = time.monotonic() + 120
-    while len(child.keys(f"games/{game}/abr/")) < 2:  # init.mp4 + seg_00000.m4s
-        assert running.poll() is None and time.monotonic() < deadline, "finished too early"
-        time.sleep(0.05)
-    kill_tree(running)
-
-
-def _held_after(stage: str):
-    def kill(child: Child, game: str) -> None:
-        running = child.start(game, hold=stage)
-        wait_for_line(running, f"HOLD {stage}")
-        kill_tree(running)
-
-    return kill
-
-
 def _v1_packets(gateway, key: str) -> int:
     return len(probe_video_packets(gateway.url_for(key)))
-
-
-@pytest.mark.parametrize(
-    ("point", "kill", "resumes_from_ledger"),
-    [
-        ("during encode", _killed_during_encode, False),
-        ("mid-upload", _killed_mid_upload, False),
-        ("after the ledger", _held_after("ledger"), True),
-        ("after master.v1", _held_after("anchor"), True),
-    ],
-)
-def test_killed_backfill_keeps_v1_playing_and_a_rerun_matches_an_uninterrupted_run(
-    crash_env, point, kill, resumes_from_ledger
-) -> None:
-    child, short, reference = crash_env.child, crash_env.short, crash_env.reference
-    game = "killed-" + point.replace(" ", "-").replace(".", "")
-    upload_game(child.config, game, short)
-    v1 = (short / "master.m3u8").read_bytes()
-    kill(child, game)
-    assert not ffmpeg_pids(child.work), f"{point}: ffmpeg survived the kill"
-    assert child.read(f"games/{game}/master.m3u8") == v1, f"{point}: master.m3u8 changed"
-    from services.gateway import PlaybackGateway
-
-    gateway = PlaybackGateway(child.config)
-    gateway.start()
-    try:
-        packets = _v1_packets(gateway, f"games/{game}/master.m3u8")
-    finally:
-        gateway.stop()
-    assert packets == SHORT_V1_FRAMES, f"{point}: v1 no longer plays whole"
-
-    out = child.run(game)
-    assert ("resuming: the stored ledger verifies" in out) == resumes_from_ledger, out
-    assert child.final_hashes(game) == reference, f"{point}: the re-run differs"
-    ledger = json.loads(child.read(f"games/{game}/abr/renditions.json"))
-    for row in ledger["renditions"]:
-        for obj in row["objects"]:
-            assert hashlib.sha256(child.read(obj["key"])).hexdigest() == obj["sha256"]
 
 
 # --- kill anywhere -----------------------------------------------------------------------
@@ -419,7 +362,9 @@ class KillChain:
     @staticmethod
     def phase(rec: PointRecord, out: str, before: dict, after: dict) -> str:
         """The step the killed run had reached: its last durable write, else the stage it
-        had printed, else whether it had started the encode (``out``: its output)."""
+        had printed, else whether it had started the encode (``out``: its output). The
+        encode stage is printed only with ffmpeg's first progress report, well into the
+        encode, so the log line logged as ffmpeg starts ("...; encoding 720p, ...") marks it."""
         if rec.killed_at_s is None:
             return "finished before the kill"
         if after["master"] == "multivariant":
@@ -536,3 +481,70 @@ def test_killed_anywhere_keeps_v1_playing_and_the_rerun_matches_an_uninterrupted
         f"seed {seed}: only {killed} of {KILL_POINTS} points caught a running job "
         f"(W = {crash_env.wall_s:.2f} s is far off this machine's runs)"
     )
+
+
+# --- the four named points --------------------------------------------------------------
+
+
+def _killed_during_encode(child: Child, game: str) -> None:
+    running = child.start(game)
+    wait_for_line(running, "encode:")
+    assert not child.keys(f"games/{game}/abr/renditions.json")
+    kill_tree(running)
+
+
+def _killed_mid_upload(child: Child, game: str) -> None:
+    running = child.start(game)
+    assert freeze_ffmpeg_at_first_segment(child.work), "no ffmpeg at the first segment"
+    deadline = time.monotonic() + 120
+    while len(child.keys(f"games/{game}/abr/")) < 2:  # init.mp4 + seg_00000.m4s
+        assert running.poll() is None and time.monotonic() < deadline, "finished too early"
+        time.sleep(0.05)
+    kill_tree(running)
+
+
+def _held_after(stage: str):
+    def kill(child: Child, game: str) -> None:
+        running = child.start(game, hold=stage)
+        wait_for_line(running, f"HOLD {stage}")
+        kill_tree(running)
+
+    return kill
+
+
+@pytest.mark.parametrize(
+    ("point", "kill", "resumes_from_ledger"),
+    [
+        ("during encode", _killed_during_encode, False),
+        ("mid-upload", _killed_mid_upload, False),
+        ("after the ledger", _held_after("ledger"), True),
+        ("after master.v1", _held_after("anchor"), True),
+    ],
+)
+def test_killed_backfill_keeps_v1_playing_and_a_rerun_matches_an_uninterrupted_run(
+    crash_env, point, kill, resumes_from_ledger
+) -> None:
+    child, short, reference = crash_env.child, crash_env.short, crash_env.reference
+    game = "killed-" + point.replace(" ", "-").replace(".", "")
+    upload_game(child.config, game, short)
+    v1 = (short / "master.m3u8").read_bytes()
+    kill(child, game)
+    assert not ffmpeg_pids(child.work), f"{point}: ffmpeg survived the kill"
+    assert child.read(f"games/{game}/master.m3u8") == v1, f"{point}: master.m3u8 changed"
+    from services.gateway import PlaybackGateway
+
+    gateway = PlaybackGateway(child.config)
+    gateway.start()
+    try:
+        packets = _v1_packets(gateway, f"games/{game}/master.m3u8")
+    finally:
+        gateway.stop()
+    assert packets == SHORT_V1_FRAMES, f"{point}: v1 no longer plays whole"
+
+    out = child.run(game)
+    assert ("resuming: the stored ledger verifies" in out) == resumes_from_ledger, out
+    assert child.final_hashes(game) == reference, f"{point}: the re-run differs"
+    ledger = json.loads(child.read(f"games/{game}/abr/renditions.json"))
+    for row in ledger["renditions"]:
+        for obj in row["objects"]:
+            assert hashlib.sha256(child.read(obj["key"])).hexdigest() == obj["sha256"]
