@@ -102,3 +102,19 @@ def test_audit_from_the_catalog_shows_a_red_cell_for_a_planted_mistake(console, 
     ok_cell = view.cell_item(OPEN_RUNG, "v1_url_plays")
     assert ok_cell.background().color().name() == VERDICT_COLOURS["pass"]
     view.close()
+
+
+def test_a_league_sample_is_one_audit_job_named_after_the_league(console, qtbot):
+    panel = console.window.catalog_panel
+    panel.filter_edit.setText("aud-nfl-")
+    panel.ask_audit_sample = lambda shown: 2
+    submitted = []
+    console.jobs.job_changed.connect(lambda r: submitted.append(r) if r.kind == "audit" else None)
+    menu = panel.audit_button.menu()
+    next(a for a in menu.actions() if a.text().startswith("Random sample")).trigger()
+    qtbot.waitUntil(lambda: bool(submitted), timeout=5_000)
+    record = submitted[0]
+    assert record.title.startswith("Audit NFL (sample 2 of 5, seed ")
+    assert record.target == "league:NFL"
+    console.jobs.cancel(record.id)
+    qtbot.waitUntil(lambda: console.jobs.get(record.id).state.finished, timeout=30_000)

@@ -254,9 +254,21 @@ class CatalogPanel(QWidget):
             self.audit_requested.emit(games, self.model.all_games(), sample)
 
     def request_audit_sample(self) -> None:
-        size = self.ask_sample_size(len(self.shown_games())) if self.shown_games() else 0
+        size = self.ask_audit_sample(len(self.shown_games())) if self.shown_games() else 0
         if size:
             self.request_audit_shown(size)
+
+    def ask_audit_sample(self, shown: int) -> int:
+        """How many of the shown games to audit (0: cancelled); tests replace this method."""
+        size, ok = QInputDialog.getInt(
+            self,
+            "Audit a sample",
+            f"Random sample of the shown games, any state ({shown} shown): how many?",
+            min(3, shown),
+            1,
+            shown,
+        )
+        return size if ok else 0
 
     def ask_sample_size(self, shown: int) -> int:
         """How many games to sample (0: cancelled); tests replace this method."""
@@ -285,6 +297,11 @@ class CatalogPanel(QWidget):
         menu.addAction("Backfill this game…", lambda: self.backfill_requested.emit([game], True))
         menu.addAction("Backfill all shown games…", self.request_backfill_shown)
         menu.addAction("Spot-check this game", lambda: self.spotcheck_requested.emit([game], 0))
+        if self.audit_button.isEnabled():
+            menu.addAction(
+                "Audit this game",
+                lambda: self.audit_requested.emit([game], self.model.all_games(), 0),
+            )
         menu.exec(self.table.viewport().mapToGlobal(pos))
 
 
