@@ -114,7 +114,8 @@ async def auth_matrix(
     """Run the matrix for game ``keys`` (module docstring); ``objects`` its stored keys,
     ``token`` its playback token, ``other_game``/``other_token`` another game's id and
     token (None: minted with the signing key, or the row skipped). Returns the criterion
-    and the matrix as JSON (``rows``, ``columns``, ``cells`` row by row)."""
+    and the matrix as JSON (``rows``, ``columns``, ``cells`` row by row). Raises
+    ``Unreachable`` when the gate cannot be reached at all."""
     columns = matrix_columns(keys, objects)
     signing = client.config.signing_key
     checks: list[SubCheck] = []

@@ -60,7 +60,8 @@ class GameView:
 
 
 async def v1_url_plays(client: GateClient, game: GameView) -> CriterionResult:
-    """Criterion 2 (module docstring); keeps what v1 decoded to in ``game.v1_played``."""
+    """Criterion 2 (module docstring); keeps what v1 decoded to in ``game.v1_played``.
+    Raises ``Unreachable`` when the gate cannot be reached."""
     checks: list[SubCheck] = []
     evidence: dict[str, Any] = {}
     old_url = game.baseline.url if game.baseline else game.manifest_url
@@ -123,7 +124,8 @@ def _first_media_key(master_key: str, body: bytes) -> str | None:
 
 
 async def abr_same_url(client: GateClient, game: GameView) -> CriterionResult:
-    """Criterion 1 (module docstring). Run after ``v1_url_plays`` (v1's resolution)."""
+    """Criterion 1 (module docstring). Run after ``v1_url_plays`` (v1's resolution).
+    Raises ``Unreachable`` when the gate cannot be reached."""
     evidence: dict[str, Any] = {
         "playback_url": redact(game.manifest_url),
         "baseline_url": redact(game.baseline.url) if game.baseline else None,
@@ -238,7 +240,9 @@ def clip_intervals(
 async def clips_stored(
     client: GateClient, storage: Storage, game: GameView, seed: int
 ) -> CriterionResult:
-    """Criterion 4 (module docstring)."""
+    """Criterion 4 (module docstring); ``seed`` draws the intervals. Raises what the store
+    raises (``NotFound``, ``AccessDenied``, ``Unreachable``) and ``Unreachable`` for the
+    gate; a clip the API answers wrongly is a failed check."""
     checks: list[SubCheck] = []
     evidence: dict[str, Any] = {"clips": []}
     renditions = ["v1"] + ([r.rung for r in game.ledger.renditions] if game.ledger else [])

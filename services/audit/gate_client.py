@@ -86,7 +86,8 @@ def looks_like_media(body: bytes) -> bool:
 
 
 class GateClient:
-    """Async client of the viewer side (``config``); ``aclose()`` when done."""
+    """Async client of the viewer side (``config``); ``timeout_s`` bounds each request
+    (seconds, httpx's connect/read/write/pool timeouts); ``aclose()`` when done."""
 
     def __init__(self, config: ViewerConfig, *, timeout_s: float = 20.0) -> None:
         self.config = config

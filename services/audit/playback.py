@@ -72,7 +72,8 @@ async def play_media(
     ``cookie`` on the objects; at least one of them). ``fps``/``resolution`` are what the
     frames must show (0/None: measured, any). Returns the sub-checks (named
     ``{name}.playlist``, ``.decode``, ``.frames``, ``.resolution``, ``.reachable``), their
-    evidence and what was played."""
+    evidence and what was played. Raises ``Unreachable`` when the gate cannot be reached
+    and ``ToolTimeout`` when ffprobe hangs; what the gate answers is judged, not raised."""
     played = Played(key)
     checks: list[SubCheck] = []
     evidence: dict[str, Any] = {"playlist": key}
