@@ -106,19 +106,23 @@ async def gui_session(app: QApplication, profile: str | None = None) -> int:
     app.lastWindowClosed.connect(closed.set)
     from console.gui.composition import build_console
 
-    try:
-        console = await build_console(app, profile)
-    except Exception as exc:
-        log.exception("start-up failed")
-        print(f"The console could not start: {describe(exc)}", file=sys.stderr)
-        return 1
+    # SIGINT/SIGTERM end the session, also while it is still starting (a slow start on a
+    # busy machine must not turn a polite SIGTERM into a kill). Python runs signal handlers
+    # only between bytecodes: the timer wakes it up regularly.
     for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda *_: console.window.close())
-    # Python runs signal handlers only between bytecodes: wake it up regularly
+        signal.signal(signum, lambda *_: closed.set())
     wake = QTimer(interval=250)
     wake.timeout.connect(lambda: None)
     wake.start()
+    try:
+        console = await build_console(app, profile)
+    except Exception as exc:
+        wake.stop()
+        log.exception("start-up failed")
+        print(f"The console could not start: {describe(exc)}", file=sys.stderr)
+        return 1
     await closed.wait()
+    console.window.close()  # when a signal ended the session (no-op once closed)
     wake.stop()
     await console.aclose()
     return 0
