@@ -81,9 +81,30 @@ def test_a_clean_backfilled_game_passes_every_check(clean_with_source) -> None:
     assert game.reference.frames == SHORT_V1_FRAMES
     names = {c.name: c.verdict for c in game.checks}
     assert names["fidelity.v1_remux"] is Verdict.PASS
+    new_checks = (
+        "structure.alignment",
+        "structure.idr",
+        "structure.colour",
+        "quality.segments",
+        "quality.freezes",
+        "quality.av_drift",
+    )
     for rung in game.rungs:
         assert all(c.verdict is Verdict.PASS for c in rung.checks), rung.rung
         assert len(rung.checks) == 18
+        for name in new_checks:  # measured values are reported on pass too
+            assert rung.get(name).measured, (rung.rung, name)
+        assert (
+            rung.get("structure.alignment")
+            .measured[0]
+            .startswith("4 segment starts against the ladder's 4 s grid on the source timeline")
+        )
+        assert rung.get("structure.idr").measured[0].startswith("4 of 4 segments start with an IDR")
+        assert [s["uri"] for s in rung.measures["segments"]] == [
+            f"seg_0000{i}.m4s" for i in range(4)
+        ]
+        assert rung.measures["frozen_frames"] == 0
+        assert abs(rung.measures["av_drift_s"] - 1024 / 48000) < 0.002
         assert set(rung.pooled) == {"psnr_db", "ssim", "vmaf"}
         assert rung.pooled["psnr_db"].frames == SHORT_V1_FRAMES
         assert rung.pooled["vmaf"].min <= rung.pooled["vmaf"].p5 <= rung.pooled["vmaf"].mean
@@ -106,6 +127,10 @@ def test_the_report_is_saved_with_the_job_and_holds_no_url(clean_with_source, ri
     [entry] = document["games"]
     assert [r["rung"] for r in entry["rungs"]] == list(RUNGS)
     assert set(entry["rungs"][0]["metrics"]["vmaf"]) == {"mean", "min", "p5", "frames"}
+    checks = {c["name"]: c for c in entry["rungs"][0]["checks"]}
+    assert (
+        checks["quality.segments"]["verdict"] == "pass" and checks["quality.segments"]["measured"]
+    )
     with (path.parent / document["frames_csv"]).open() as source:
         rows = list(csv.DictReader(source))
     assert len(rows) == len(RUNGS) * SHORT_V1_FRAMES
@@ -381,6 +406,7 @@ def test_report_view_shows_verdicts_and_a_plot_click_asks_for_the_compare(
         for i in range(view.checks.topLevelItemCount())
     }
     assert reasons["quality.frames"].endswith("(3 dropped frames)")
+    assert reasons["structure.idr"].startswith("4 of 4 segments start with an IDR")  # measured
     vmaf = {r.rung: r.frames.vmaf for r in game.rungs}
     with qtbot.waitSignal(view.compare_requested) as signal:
         assert view.pick("vmaf", 200.2, vmaf["360p"][200]) == ("360p", 200)

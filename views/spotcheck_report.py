@@ -1,5 +1,6 @@
 """The spot-check report view: one game's verdict table per rung, the checks of the
-selected rung with their reasons, and per-frame PSNR / SSIM / VMAF plots (pyqtgraph), one
+selected rung with their reasons (or, for a check that passed, what it measured: how close
+the rung came to the threshold), and per-frame PSNR / SSIM / VMAF plots (pyqtgraph), one
 curve per rung. Clicking a plot picks the frame under the cursor and the rung whose curve
 is nearest, and emits ``compare_requested(game_id, rung, reference, frame)`` so the
 compare view can open both renditions at that frame.
@@ -71,7 +72,7 @@ class SpotcheckReportView(QWidget):
         self.table.verticalHeader().hide()
         self.table.horizontalHeader().setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
         self.checks = QTreeWidget()
-        self.checks.setHeaderLabels(["Check", "Verdict", "Reasons"])
+        self.checks.setHeaderLabels(["Check", "Verdict", "Reasons / measured"])
         self.checks.setRootIsDecorated(False)
         self.checks.header().setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
 
@@ -199,9 +200,11 @@ class SpotcheckReportView(QWidget):
             return
         rung: RungReport = self.game.rungs[rows[0].row()]
         for check in rung.checks:
-            item = QTreeWidgetItem([check.name, check.verdict.value, "; ".join(check.reasons)])
+            shown = "; ".join(check.reasons or check.measured)
+            item = QTreeWidgetItem([check.name, check.verdict.value, shown])
             item.setForeground(1, QBrush(QColor(VERDICT_COLOURS[check.verdict])))
-            item.setToolTip(2, "\n".join(check.reasons))
+            measured = ["Measured:", *check.measured] if check.measured else []
+            item.setToolTip(2, "\n".join([*check.reasons, *measured]))
             self.checks.addTopLevelItem(item)
         self.checks.resizeColumnToContents(0)
 

@@ -2,57 +2,79 @@
 the reference does not have (issue 17). A one-frame freeze at a segment boundary is the
 classic splice bug: a segment whose first frame repeats the previous segment's last.
 
-Motion is ffmpeg's ``scdet`` figure (``lavfi.scd.mafd``: the mean absolute difference of a
-frame to the previous one), logged for the reference and every rung in the metrics run
-(``services.spotcheck.stream_logs``). A rung frame is frozen when its motion is under
-``freeze_motion_ratio`` (per rung, ladder file) of the reference's motion at the same
-frame while the reference itself moves (at least ``FREEZE_MOTION_FLOOR``): a still shot
-is still in both and never counts. ``freezedetect`` is not used: its single noise floor
-cannot tell a repeated frame re-coded as an IDR (measured 0.23 against the reference's
-1.87) from the demo clip's natural near-stills (0.13-0.5), and it reports nothing shorter
-than two frames. Consecutive frozen frames form a run; more than ``max_frozen_frames``
-frozen frames fail the rung, naming each run's time, frame and segment.
+A rung frame is frozen when both hold, measured in the one metrics run:
+
+- it barely moves where the reference moves: its motion (ffmpeg ``scdet``'s
+  ``lavfi.scd.mafd``, the mean absolute difference to the previous frame) is under
+  ``freeze_motion_ratio`` (per rung, ladder file) of the reference's at the same frame,
+  and the reference's is at least ``FREEZE_MOTION_FLOOR``;
+- it shows the reference's previous frame rather than its own: its PSNR against the
+  reference's previous frame beats its PSNR against its own frame by
+  ``FREEZE_PSNR_GAIN_DB`` (a blurred or starved frame moves little too, but still shows
+  its own moment).
+
+A still shot is still in both and never counts. ``freezedetect`` is not used: its single
+noise floor cannot tell a repeated frame re-coded as an IDR (measured motion 0.23 against
+the reference's 1.87) from the demo clip's natural near-stills (0.13-0.5) or a heavy blur
+(0.25-0.37), and it reports nothing shorter than two frames. Consecutive frozen frames form
+a run; more than ``max_frozen_frames`` frozen frames fail the rung, naming each run's time,
+reference frame and segment.
 """
 
 from __future__ import annotations
 
 import bisect
+import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from services.hls import MediaPlaylist
 from services.ladder import Rung
 from services.spotcheck.checks import Check, check
-from services.spotcheck.rules import FREEZE_MOTION_FLOOR, LISTED_FINDINGS
+from services.spotcheck.rules import FREEZE_MOTION_FLOOR, FREEZE_PSNR_GAIN_DB, LISTED_FINDINGS
 from services.spotcheck.stream_logs import MotionSeries
 
 
 @dataclass(frozen=True)
 class FrozenRun:
     """Frozen rung frames in a row: from reference frame ``frame`` (``start`` seconds from
-    the first frame) for ``frames`` frames; ``ratio`` the lowest motion ratio in the run."""
+    the first frame) for ``frames`` frames; ``ratio`` the lowest motion ratio in the run,
+    ``gain`` its largest previous-frame PSNR gain (dB)."""
 
     frame: int
     start: float
     frames: int
     ratio: float
+    gain: float
 
 
 def frozen_runs(
-    rung: MotionSeries, reference: MotionSeries, ratio: float, frame_s: float
-) -> tuple[list[FrozenRun], float | None, int]:
+    rung: MotionSeries,
+    reference: MotionSeries,
+    psnr: Sequence[float],
+    previous_psnr: Sequence[float],
+    ratio: float,
+    frame_s: float,
+) -> tuple[list[FrozenRun], float | None, int, float]:
     """The rung's frozen runs, the lowest motion ratio seen where the reference moves
-    (None when it never does) and the reference frame holding it. Rung frames are placed on
-    the reference frame nearest their time; one further than half a frame has no match."""
+    (None when it never does), the reference frame holding it and the largest
+    previous-frame PSNR gain seen there (dB, -inf when none). ``psnr`` and
+    ``previous_psnr`` (dB) are per rung frame, in the order of ``rung``'s frames: against
+    the reference's frame and its previous one. Rung frames are placed on the reference
+    frame nearest their time; one further than half a frame has no match."""
     times = reference.times
     runs: list[FrozenRun] = []
     lowest: float | None = None
     lowest_frame = -1
-    open_run: list[tuple[int, float]] = []
+    highest_gain = -math.inf
+    open_run: list[tuple[int, float, float]] = []
 
     def close() -> None:
         if open_run:
             first = open_run[0][0]
-            runs.append(FrozenRun(first, times[first], len(open_run), min(r for _, r in open_run)))
+            ratio_low = min(r for _, r, _ in open_run)
+            gain_high = max(g for _, _, g in open_run)
+            runs.append(FrozenRun(first, times[first], len(open_run), ratio_low, gain_high))
             open_run.clear()
 
     for j in range(1, len(rung.times)):
@@ -67,14 +89,22 @@ def frozen_runs(
         value = rung.mafd[j] / moving
         if lowest is None or value < lowest:
             lowest, lowest_frame = value, i
-        if value < ratio:
+        gain = _at(previous_psnr, j) - _at(psnr, j)
+        if gain > highest_gain:
+            highest_gain = gain
+        if value < ratio and gain >= FREEZE_PSNR_GAIN_DB:
             if open_run and open_run[-1][0] != i - 1:
                 close()
-            open_run.append((i, value))
+            open_run.append((i, value, gain))
         else:
             close()
     close()
-    return runs, lowest, lowest_frame
+    return runs, lowest, lowest_frame, highest_gain
+
+
+def _at(values: Sequence[float], index: int) -> float:
+    """``values[index]``; NaN when out of range (a NaN gain never counts)."""
+    return values[index] if 0 <= index < len(values) else math.nan
 
 
 def _nearest(times: tuple[float, ...], t: float) -> int | None:
@@ -102,19 +132,23 @@ def _segment_of(playlist: MediaPlaylist | None, t: float, frame_s: float) -> str
 def check_freezes(
     rung_motion: MotionSeries,
     reference_motion: MotionSeries,
+    psnr: Sequence[float],
+    previous_psnr: Sequence[float],
     rung: Rung,
     frame_s: float,
     playlist: MediaPlaylist | None,
 ) -> tuple[Check, list[FrozenRun]]:
-    """``quality.freezes`` of one rung (module docstring); also returns its frozen runs."""
-    runs, lowest, lowest_frame = frozen_runs(
-        rung_motion, reference_motion, rung.freeze_motion_ratio, frame_s
+    """``quality.freezes`` of one rung (module docstring; ``psnr``, ``previous_psnr`` as in
+    ``frozen_runs``); also returns its frozen runs."""
+    runs, lowest, lowest_frame, gain = frozen_runs(
+        rung_motion, reference_motion, psnr, previous_psnr, rung.freeze_motion_ratio, frame_s
     )
     frozen = sum(r.frames for r in runs)
     limit = rung.max_frozen_frames
     rule = (
         f"a frame is frozen under {rung.freeze_motion_ratio:.2f} of the reference's motion "
-        f"where the reference moves (>= {FREEZE_MOTION_FLOOR} levels)"
+        f"where the reference moves (>= {FREEZE_MOTION_FLOOR} levels) and "
+        f">= {FREEZE_PSNR_GAIN_DB:.0f} dB nearer the reference's previous frame"
     )
     if lowest is None:
         measured = [f"no frame where the reference moves; {rule}"]
@@ -122,7 +156,8 @@ def check_freezes(
         measured = [
             f"{frozen} frozen frames in {len(runs)} runs (limit {limit}); lowest motion "
             f"ratio {lowest:.2f} at reference frame {lowest_frame} "
-            f"({reference_motion.times[lowest_frame]:.3f} s); {rule}"
+            f"({reference_motion.times[lowest_frame]:.3f} s), largest previous-frame gain "
+            f"{gain:+.1f} dB; {rule}"
         ]
     reasons: list[str] = []
     if frozen > limit:
@@ -131,7 +166,8 @@ def check_freezes(
             reasons.append(
                 f"{run.frames} frozen frame{'s' if run.frames > 1 else ''} from "
                 f"{run.start:.3f} s (reference frame {run.frame}{where}) that the reference "
-                f"does not have: motion ratio {run.ratio:.2f}"
+                f"does not have: motion ratio {run.ratio:.2f}, {run.gain:+.1f} dB nearer the "
+                "reference's previous frame"
             )
         if len(runs) > LISTED_FINDINGS:
             reasons.append(f"and {len(runs) - LISTED_FINDINGS} more runs")

@@ -56,6 +56,7 @@ class RungState:
     colour: ColourTags | None = None
     colour_problem: str = ""
     motion: MotionSeries | None = None
+    previous_psnr: tuple[float, ...] | None = None
     packets: PacketLog | None = None
     logs_problem: str = ""
     checks: list[Check] = field(default_factory=list)

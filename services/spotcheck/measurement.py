@@ -6,8 +6,8 @@ stored bytes, at once.
   (``services.media_tools.probe``) and one of its colour tags (``signalling``);
 - the fidelity comparison when a source is configured (``fidelity``);
 - once the reference is probed, the one metrics ffmpeg (``metrics``): PSNR, SSIM, VMAF of
-  every measurable rung, and from the same decode each input's motion and its IDR and
-  audio packets (``stream_logs``).
+  every measurable rung, and from the same decode each input's motion, each rung's PSNR
+  against the reference's previous frame, and the IDR and audio packets (``stream_logs``).
 
 A rung with a missing object is not measured (its decode would be incomplete); it fails on
 integrity. Cancelling stops every ffmpeg/ffprobe (SIGTERM, then SIGKILL).
@@ -39,6 +39,7 @@ from services.spotcheck.metrics import (
     metric_files,
     metrics_command,
     read_metric_files,
+    read_previous_psnr,
     reference_logs,
     run_metrics,
 )
@@ -197,7 +198,7 @@ class Measurement:
         folder = Path(tempfile.mkdtemp(prefix="spotcheck-"))
         try:
             files = metric_files(folder, [r.row.rung for r in chosen])
-            logs = reference_logs(folder, audio=probe.has_audio)
+            logs = reference_logs(folder, audio=probe.has_audio, frame_s=probe.frame_duration)
             argv = metrics_command(
                 ffmpeg_exe(),
                 self.url_for(reference.key),
@@ -246,6 +247,9 @@ class Measurement:
             try:
                 rung.motion = read_motion(out.motion, rung.row.rung)
                 rung.packets = read_packet_log(out.packets, rung.row.rung)
+                if rung.values is not None:
+                    frames = len(rung.values.psnr_db)
+                    rung.previous_psnr = read_previous_psnr(out, frames)
             except MediaError as exc:
                 rung.logs_problem = str(exc)
 

@@ -16,6 +16,11 @@ The same run, from the same reads and decodes (issue 17), also writes per input:
 - motion: ``scdet`` (ffmpeg filter doc: it exports ``lavfi.scd.mafd``, the mean absolute
   difference to the previous frame) on the decoded frames, before any scaling, printed by
   ``metadata=mode=print``: what ``services.spotcheck.freezes`` compares;
+- previous-frame PSNR: a fourth metric chain per rung, ``psnr`` against the reference
+  delayed by one frame (``setpts=PTS+frame/TB``), so rung frame ``j`` meets reference frame
+  ``j-1``: a rung frame that repeats its predecessor is nearer that frame than its own.
+  framesync drops the rung's first frame (no delayed reference frame precedes it, measured
+  on ffmpeg 7), so line ``i`` of that file is rung frame ``i+1``;
 - packets: a ``-c copy`` output to ``framecrc`` of each rung's IDR packets (the
   ``filter_units=pass_types=5`` bitstream filter keeps only IDR slices, NAL type 5 of
   H.264, and drops every packet left empty) and its audio packets, and of the reference's
@@ -52,15 +57,18 @@ class RungMetricFiles:
     ssim: Path
     motion: Path
     packets: Path
+    previous: Path
 
 
 @dataclass(frozen=True)
 class ReferenceLogs:
     """Where the reference's motion goes, and its audio packets (``audio`` None: the
-    reference has no audio, so no such output)."""
+    reference has no audio, so no such output); ``frame_s`` its frame duration in seconds
+    (the delay of the previous-frame PSNR chains)."""
 
     motion: Path
     audio: Path | None
+    frame_s: float
 
 
 @dataclass(frozen=True)
@@ -84,17 +92,19 @@ def metric_files(log_dir: Path, rungs: list[str]) -> list[RungMetricFiles]:
             log_dir / f"{i}.ssim.log",
             log_dir / f"{i}.motion.log",
             log_dir / f"{i}.packets.crc",
+            log_dir / f"{i}.previous.log",
         )
         for i, rung in enumerate(rungs)
     ]
 
 
-def reference_logs(log_dir: Path, *, audio: bool) -> ReferenceLogs:
+def reference_logs(log_dir: Path, *, audio: bool, frame_s: float) -> ReferenceLogs:
     """The reference's files under ``log_dir`` (see ``metric_files``); ``audio``: whether the
-    reference has an audio stream to log."""
+    reference has an audio stream to log; ``frame_s``: its frame duration in seconds."""
     if not _SAFE_PATH.match(str(log_dir)):
         raise MediaError(f"The metrics folder {log_dir} has characters ffmpeg filters escape.")
-    return ReferenceLogs(log_dir / "ref.motion.log", log_dir / "ref.audio.crc" if audio else None)
+    audio_log = log_dir / "ref.audio.crc" if audio else None
+    return ReferenceLogs(log_dir / "ref.motion.log", audio_log, frame_s)
 
 
 def _motion(path: Path) -> str:
@@ -117,19 +127,20 @@ def metrics_command(
     ``height`` (pixels), writing ``files`` (same order) and, when given, the
     ``reference`` logs; ``-progress`` lines on stdout."""
     count = len(rung_urls)
+    chains = "vpsf" if reference is not None else "vps"
     graph = [
         "[0:v:0]setpts=PTS-STARTPTS,"
         + (_motion(reference.motion) if reference else "")
         + "format=yuv420p,setsar=1,split="
-        + str(3 * count)
-        + "".join(f"[ref{i}{m}]" for i in range(count) for m in "vps")
+        + str(len(chains) * count)
+        + "".join(f"[ref{i}{m}]" for i in range(count) for m in chains)
     ]
     outputs: list[str] = []
     for i, out in enumerate(files):
         graph.append(
-            f"[{i + 1}:v:0]setpts=PTS-STARTPTS,{_motion(out.motion)}"
-            f"scale={width}:{height}:flags=bicubic,"
-            f"format=yuv420p,setsar=1,split=3[dis{i}v][dis{i}p][dis{i}s]"
+            f"[{i + 1}:v:0]setpts=PTS-STARTPTS,{_motion(out.motion) if reference else ''}"
+            f"scale={width}:{height}:flags=bicubic,format=yuv420p,setsar=1,"
+            f"split={len(chains)}" + "".join(f"[dis{i}{m}]" for m in chains)
         )
         graph.append(
             f"[dis{i}v][ref{i}v]libvmaf=log_fmt=json:log_path={out.vmaf}:"
@@ -137,11 +148,17 @@ def metrics_command(
         )
         graph.append(f"[dis{i}p][ref{i}p]psnr=stats_file={out.psnr}[out{i}p]")
         graph.append(f"[dis{i}s][ref{i}s]ssim=stats_file={out.ssim}[out{i}s]")
-        for m in "vps":
+        if reference is not None:
+            graph.append(
+                f"[ref{i}f]setpts=PTS+{reference.frame_s:.9f}/TB[late{i}];"
+                f"[dis{i}f][late{i}]psnr=stats_file={out.previous}[out{i}f]"
+            )
+        for m in chains:
             outputs += ["-map", f"[out{i}{m}]", "-f", "null", "-"]
-    for i, out in enumerate(files):
-        outputs += ["-map", f"{i + 1}:v:0", "-map", f"{i + 1}:a:0?", "-c", "copy"]
-        outputs += ["-bsf:v", "filter_units=pass_types=5", "-f", "framecrc", str(out.packets)]
+    if reference is not None:
+        for i, out in enumerate(files):
+            outputs += ["-map", f"{i + 1}:v:0", "-map", f"{i + 1}:a:0?", "-c", "copy"]
+            outputs += ["-bsf:v", "filter_units=pass_types=5", "-f", "framecrc", str(out.packets)]
     if reference is not None and reference.audio is not None:
         outputs += ["-map", "0:a:0", "-c", "copy", "-f", "framecrc", str(reference.audio)]
     argv = [
@@ -182,6 +199,19 @@ def read_metric_files(files: RungMetricFiles) -> RungFrameMetrics:
         raise MediaError(f"The metrics of {files.rung} are unreadable ({exc}).") from exc
     shortest = min(len(vmaf), len(psnr), len(ssim))
     return RungFrameMetrics(psnr[:shortest], ssim[:shortest], vmaf[:shortest])
+
+
+def read_previous_psnr(files: RungMetricFiles, frames: int) -> tuple[float, ...]:
+    """The previous-frame PSNR of each of the rung's ``frames`` frames, in rung order:
+    value ``j`` is rung frame ``j`` against reference frame ``j-1`` (dB, capped), NaN for
+    frame 0. Raises ``MediaError`` when the file is missing or unreadable."""
+    try:
+        lines = files.previous.read_text().splitlines()
+        values = [_finite_psnr(m.group(1)) for m in map(_PSNR.search, lines) if m]
+    except (OSError, ValueError) as exc:
+        raise MediaError(f"The previous-frame PSNR of {files.rung} is unreadable ({exc}).") from exc
+    aligned = (math.nan, *values[: max(frames - 1, 0)])
+    return aligned + (math.nan,) * (frames - len(aligned))
 
 
 @dataclass(frozen=True)

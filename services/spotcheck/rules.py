@@ -55,3 +55,11 @@ The ratio that makes a frame frozen is per rung in the ladder (``freeze_motion_r
 LISTED_FINDINGS = 5
 """A failed check names at most this many segments or runs, worst first, then counts the
 rest (a 3 h game has 2,700 segments per rung)."""
+
+FREEZE_PSNR_GAIN_DB = 3.0
+"""A rung frame that repeats its predecessor is nearer the reference's previous frame than
+its own: it is frozen only when its PSNR against the reference's previous frame beats its
+PSNR against its own by at least this (dB). Measured on the demo clip: a repeated frame
+re-coded as an IDR +16.0 dB; clean rungs never above -2.1 dB; a 2 s heavy blur (whose
+motion also drops under the ratio) +0.1 dB; a segment starved to a tenth of its bitrate
++1.4 dB. Where the reference itself repeats a frame both PSNRs are equal: it never counts."""

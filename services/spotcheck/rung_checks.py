@@ -206,12 +206,19 @@ def _per_frame_checks(
         segments = segment_quality(rung.series, rung.playlist, frame_s)
         measures["segments"] = [s.as_json() for s in segments]
         out.append(check_segments(segments, ladder_rung, rung.series))
-    if rung.motion is None or reference.motion is None:
+    if rung.motion is None or reference.motion is None or rung.previous_psnr is None:
         why = rung.logs_problem or reference.logs_problem or "no motion was logged"
         out.append(check("quality.freezes", [why]))
     else:
+        assert rung.values is not None
         freezes, runs = check_freezes(
-            rung.motion, reference.motion, ladder_rung, frame_s, rung.playlist
+            rung.motion,
+            reference.motion,
+            rung.values.psnr_db,
+            rung.previous_psnr,
+            ladder_rung,
+            frame_s,
+            rung.playlist,
         )
         measures["frozen_frames"] = sum(r.frames for r in runs)
         out.append(freezes)
