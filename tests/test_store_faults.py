@@ -619,6 +619,7 @@ def _final_state(rig, game: str) -> dict:
     return {"stored": stored, "ledger": recorded}
 
 
+@pytest.mark.timeout(600)  # the encodes run niced: a busy machine starves them for minutes
 def test_backfill_under_faults_never_records_a_short_write_and_ends_as_a_clean_run(
     backfill_bucket, proxy: FaultProxy
 ) -> None:
@@ -653,9 +654,10 @@ def test_backfill_under_faults_never_records_a_short_write_and_ends_as_a_clean_r
     proxy.add(reset(None), method="PUT", path=r"/faulty/master\.m3u8$", nth=1)
     outcome, reporter = rig.backfill("faulty", config=faulty)
     assert outcome.result["master_published"] is True
-    assert outcome.result["bytes_reused"] > 0  # the first run's verified objects were kept
     assert any("an earlier attempt of the write landed" in line for line in reporter.lines)
+    # the ledger's SlowDown, the listing's cut, the anchor's stall, the publish's reset and
+    # a verifying HEAD's 500 always happen; the rung PUTs' faults depend on what the first
+    # run had stored before it stopped
     kinds = {s.fault for s in proxy.faults}
     assert {"503 SlowDown", "reset", "500 InternalError", "cut", "stall"} <= kinds, kinds
-    assert len(proxy.faults) >= 9
     assert _final_state(rig, "faulty") == clean
