@@ -458,7 +458,15 @@ def test_killed_anywhere_keeps_v1_playing_and_the_rerun_matches_an_uninterrupted
         chain = KillChain(crash_env, gateway, logs)
         records = []
         for index, fraction in enumerate(fractions):
-            records.append(chain.kill_at(index, fraction))
+            try:
+                records.append(chain.kill_at(index, fraction))
+            except Exception as exc:  # named like any failing point; the chain stops here
+                seconds = fraction * crash_env.wall_s
+                records.append(PointRecord(index, fraction, seconds, chain.game, chain.runs))
+                records[-1].phase = "unknown (the point raised)"
+                records[-1].problems.append(f"raised {exc!r}")
+                print(records[-1].line(), flush=True)
+                break
             print(records[-1].line(), flush=True)
         final_problems = chain.finish_game(rerun=True) if chain.game else []
     finally:
