@@ -5,7 +5,8 @@ second, alarms raised and cleared as events, late joiners sent during breaks (no
 Reload cadence (RFC 8216 §6.3.4): the next reload of a variant starts one target duration
 after the previous one *started* when the playlist changed, half a target duration after
 it when it did not (so a stalled playlist is noticed quickly and a healthy one is not
-hammered). The multivariant playlist is read at start and every ``master_reload_s``.
+hammered). Variants start at phases spread over a period, so their reloads do not come in
+one burst. The multivariant playlist is read at start and every ``master_reload_s``.
 """
 
 from __future__ import annotations
@@ -79,6 +80,7 @@ class LiveMonitor:
         self._last_join: dict[str, float] = {}
         self._join_turn: dict[str, int] = {}
         self._channel_cache: dict[str, tuple[tuple, list[Alarm]]] = {}
+        self._phases = 0
         self._stop = asyncio.Event()
         self._client: httpx.AsyncClient | None = None
         self._semaphore = asyncio.Semaphore(self.options.concurrency)
@@ -170,10 +172,18 @@ class LiveMonitor:
                 if name not in running:
                     watch = VariantWatch(target.channel, name, url)
                     self.watches[target.channel].append(watch)
-                    running[name] = self._spawn(self._variant(watch))
+                    running[name] = self._spawn(self._variant(watch, self._next_phase()))
             await asyncio.sleep(self.options.master_reload_s)
 
-    async def _variant(self, watch: VariantWatch) -> None:
+    def _next_phase(self) -> float:
+        """Where in a reload period (s) the next variant starts: spread evenly (golden-ratio
+        steps over the 2 s a demo/live target duration usually is), so hundreds of variants
+        do not reload, and answer, in the same instant."""
+        self._phases += 1
+        return (self._phases * 0.618034) % 1.0 * 2.0
+
+    async def _variant(self, watch: VariantWatch, phase_s: float = 0.0) -> None:
+        await asyncio.sleep(phase_s)
         while True:
             started = self.clock()
             changed = await self._reload(watch, started)
