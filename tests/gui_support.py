@@ -9,6 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 import qasync
 from PySide6.QtCore import QCoreApplication
 
+from console.context import SSAI_TOKEN
 from console.profiles import ACCESS_KEY_ID, SECRET_ACCESS_KEY, Profile, save_profile
 from services.credentials import CredentialStore
 from services.storage import StorageConfig
@@ -50,6 +51,24 @@ def make_profile(name: str, config: StorageConfig) -> Profile:
     store = CredentialStore()
     store.set(name, ACCESS_KEY_ID, config.access_key_id)
     store.set(name, SECRET_ACCESS_KEY, config.secret_access_key)
+    return profile
+
+
+def make_cue_profile(
+    name: str, config: StorageConfig, ssai_url: str, token: str, channels: tuple[str, ...] = ()
+) -> Profile:
+    """``make_profile`` with a cue service at ``ssai_url`` (its ``token`` in the test
+    keyring) and, when given, the profile's own ``channels`` list."""
+    make_profile(name, config)
+    profile = Profile(
+        name=name,
+        endpoint_url=config.endpoint_url,
+        bucket=config.bucket,
+        ssai_url=ssai_url,
+        channels=channels,
+    )
+    save_profile(profile)
+    CredentialStore().set(name, SSAI_TOKEN, token)
     return profile
 
 

@@ -8,12 +8,9 @@ import csv
 
 import pytest
 
-from console.context import SSAI_TOKEN
 from console.gui.app import make_application
 from console.gui.composition import build_console
-from console.profiles import Profile, save_profile
-from services.credentials import CredentialStore
-from tests.gui_support import make_profile, run_task
+from tests.gui_support import make_cue_profile, run_task
 from views.cue_confirm_dialog import ConfirmBreakDialog
 
 pytestmark = pytest.mark.timeout(120)
@@ -24,16 +21,7 @@ TOKEN = "gui-cue-token"
 def console(qapp, qloop, qtbot, storage_config, start_cues, tmp_path, monkeypatch):
     monkeypatch.setenv("VIDEO_OPS_DATA_DIR", str(tmp_path / "data"))  # a fresh audit log
     server = start_cues(TOKEN)
-    make_profile("gui-cues", storage_config)
-    save_profile(
-        Profile(
-            name="gui-cues",
-            endpoint_url=storage_config.endpoint_url,
-            bucket=storage_config.bucket,
-            ssai_url=server.url,
-        )
-    )
-    CredentialStore().set("gui-cues", SSAI_TOKEN, TOKEN)
+    make_cue_profile("gui-cues", storage_config, server.url, TOKEN)
     built = run_task(qtbot, build_console(make_application(), "gui-cues"))
     built.window.show_section(built.window.cues_panel)
     built.server = server
@@ -55,7 +43,7 @@ def test_start_is_verified_live_on_every_variant_and_audited(console, qtbot, tmp
     assert not panel.start_button.isEnabled()  # in flight: a second click cannot land
     panel.request_start()  # a double click reaching the panel anyway
     assert asked == [("demo/sports2", 4), ("demo/sports2", 4)]
-    qtbot.waitUntil(lambda: status.table.rowCount() == 2, timeout=10_000)
+    qtbot.waitUntil(lambda: status.table.rowCount() == 4, timeout=10_000)  # every variant
     qtbot.waitUntil(
         lambda: (
             "marker seen" in status.phase_of("v_800k.m3u8")

@@ -14,12 +14,9 @@ import httpx
 import pytest
 from PySide6.QtCore import QTimer
 
-from console.context import SSAI_TOKEN
 from console.gui.app import make_application
 from console.gui.composition import build_console
-from console.profiles import Profile, save_profile
-from services.credentials import CredentialStore
-from tests.gui_support import make_profile, run_task
+from tests.gui_support import make_cue_profile, run_task
 
 pytestmark = pytest.mark.timeout(180)
 TOKEN = "gui-monitor-token"
@@ -92,16 +89,7 @@ class RemoteCues:
 def console(qapp, qloop, qtbot, storage_config, tmp_path, monkeypatch):
     monkeypatch.setenv("VIDEO_OPS_DATA_DIR", str(tmp_path / "data"))
     server = RemoteCues(tmp_path / "cue-demo")
-    make_profile("gui-monitor", storage_config)
-    save_profile(
-        Profile(
-            name="gui-monitor",
-            endpoint_url=storage_config.endpoint_url,
-            bucket=storage_config.bucket,
-            ssai_url=server.url,
-        )
-    )
-    CredentialStore().set("gui-monitor", SSAI_TOKEN, TOKEN)
+    make_cue_profile("gui-monitor", storage_config, server.url, TOKEN)
     built = run_task(qtbot, build_console(make_application(), "gui-monitor"))
     built.server = server
     yield built
