@@ -23,7 +23,6 @@ reference frame and segment.
 
 from __future__ import annotations
 
-import bisect
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -33,6 +32,7 @@ from services.ladder import Rung
 from services.spotcheck.checks import Check, check
 from services.spotcheck.rules import FREEZE_MOTION_FLOOR, FREEZE_PSNR_GAIN_DB, LISTED_FINDINGS
 from services.spotcheck.stream_logs import MotionSeries
+from services.spotcheck.timeline import nearest
 
 
 @dataclass(frozen=True)
@@ -78,7 +78,7 @@ def frozen_runs(
             open_run.clear()
 
     for j in range(1, len(rung.times)):
-        i = _nearest(times, rung.times[j])
+        i = nearest(times, rung.times[j])
         if i is None or i == 0 or abs(times[i] - rung.times[j]) > frame_s / 2:
             close()
             continue
@@ -105,17 +105,6 @@ def frozen_runs(
 def _at(values: Sequence[float], index: int) -> float:
     """``values[index]``; NaN when out of range (a NaN gain never counts)."""
     return values[index] if 0 <= index < len(values) else math.nan
-
-
-def _nearest(times: tuple[float, ...], t: float) -> int | None:
-    if not times:
-        return None
-    at = bisect.bisect_left(times, t)
-    if at == 0:
-        return 0
-    if at == len(times):
-        return len(times) - 1
-    return at if times[at] - t < t - times[at - 1] else at - 1
 
 
 def _segment_of(playlist: MediaPlaylist | None, t: float, frame_s: float) -> str:

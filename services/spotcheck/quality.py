@@ -12,7 +12,6 @@ placed on the reference's frames by presentation time (``on_reference_frames``).
 
 from __future__ import annotations
 
-import bisect
 import math
 from collections.abc import Sequence
 
@@ -26,6 +25,7 @@ from services.spotcheck.rules import (
     FRAME_COUNT_TOLERANCE,
     LOW_PERCENTILE,
 )
+from services.spotcheck.timeline import nearest
 
 NAN = float("nan")
 
@@ -50,10 +50,8 @@ def on_reference_frames(
     size = len(ref_times)
     psnr, ssim, vmaf = [NAN] * size, [NAN] * size, [NAN] * size
     for j in range(len(metrics.vmaf)):
-        if j < len(rung_times) and ref_times:
-            index = _nearest(ref_times, rung_times[j])
-        else:
-            index = j
+        found = nearest(ref_times, rung_times[j]) if j < len(rung_times) else None
+        index = j if found is None else found
         if 0 <= index < size and math.isnan(vmaf[index]):
             psnr[index], ssim[index], vmaf[index] = (
                 metrics.psnr_db[j],
@@ -61,15 +59,6 @@ def on_reference_frames(
                 metrics.vmaf[j],
             )
     return FrameSeries(tuple(ref_times), tuple(psnr), tuple(ssim), tuple(vmaf))
-
-
-def _nearest(times: list[float], t: float) -> int:
-    at = bisect.bisect_left(times, t)
-    if at == 0:
-        return 0
-    if at == len(times):
-        return len(times) - 1
-    return at if times[at] - t < t - times[at - 1] else at - 1
 
 
 def pooled_series(series: FrameSeries) -> dict[str, Pooled]:

@@ -142,14 +142,15 @@ def _stream_checks(
     if rung.packets is not None:
         out.append(check_idr(playlist, probe, rung.packets.idr_times))
     else:
-        out.append(check("structure.idr", [rung.logs_problem or rung.metrics_problem]))
+        why = rung.logs_problem or rung.metrics_problem or reference.problem
+        out.append(check("structure.idr", [why or "the IDR packets were not logged"]))
     if rung.variant is not None:
         out.append(structure.check_codecs(rung.variant, rung.init, probe))
     planned = _planned_size(context.ladder, rung.row.rung, reference)
     declared = rung.variant.resolution if rung.variant else None
     out.append(structure.check_resolution(probe, planned, declared))
     if rung.colour is None:
-        out.append(check("structure.colour", [rung.colour_problem]))
+        out.append(check("structure.colour", [rung.colour_problem or "colour tags not read"]))
     elif reference.colour is None:
         out.append(check("structure.colour", [reference.colour_problem or reference.problem]))
     else:

@@ -16,9 +16,7 @@
 
 from __future__ import annotations
 
-import bisect
 import json
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 from services.errors import MediaError
@@ -28,6 +26,7 @@ from services.media_tools.probe import RenditionProbe
 from services.media_tools.runner import run_tool
 from services.spotcheck.checks import Check, check
 from services.spotcheck.rules import FRAME_ALIGNMENT_TOLERANCE, LISTED_FINDINGS
+from services.spotcheck.timeline import nearest
 
 COLOUR_FIELDS = ("color_range", "color_primaries", "color_transfer", "color_space")
 """ffprobe's names; reports say ``colorspace`` for ``color_space`` (the VUI matrix)."""
@@ -104,7 +103,7 @@ def check_idr(
     idr = not_key = 0
     for segment in playlist.segments:
         at = origin + segment.start
-        index = _nearest(times, at)
+        index = nearest(times, at)
         first = probe.packets[index] if index is not None else None
         if first is None or abs(first.pts - at) > tolerance or not first.key:
             not_key += 1  # no keyframe at all: structure.keyframes names it
@@ -128,18 +127,6 @@ def check_idr(
     return check("structure.idr", reasons, measured)
 
 
-def _nearest(times: Sequence[float], t: float) -> int | None:
-    """Index of the value of sorted ``times`` nearest ``t`` (None when empty)."""
-    if not times:
-        return None
-    at = bisect.bisect_left(times, t)
-    if at == 0:
-        return 0
-    if at == len(times):
-        return len(times) - 1
-    return at if times[at] - t < t - times[at - 1] else at - 1
-
-
 def _has(times: tuple[float, ...], t: float, tolerance: float) -> bool:
-    index = _nearest(times, t)
+    index = nearest(times, t)
     return index is not None and abs(times[index] - t) <= tolerance

@@ -29,6 +29,7 @@ from services.hls import MediaPlaylist, Variant
 from services.media_tools.probe import RenditionProbe
 from services.spotcheck.checks import Check, check
 from services.spotcheck.rules import BANDWIDTH_TOLERANCE, FRAME_ALIGNMENT_TOLERANCE
+from services.spotcheck.timeline import nearest
 
 
 def check_target_duration(playlist: MediaPlaylist) -> Check:
@@ -45,15 +46,16 @@ def check_keyframes(playlist: MediaPlaylist, probe: RenditionProbe) -> Check:
     tolerance = FRAME_ALIGNMENT_TOLERANCE * probe.frame_duration
     origin = probe.video_start
     keyframes = probe.keyframe_times()
+    times = [p.pts - origin for p in probe.packets]
     reasons: list[str] = []
     for segment in playlist.segments:
-        nearest = min(
-            probe.packets, key=lambda p: abs(p.pts - origin - segment.start), default=None
-        )
-        if nearest is None or abs(nearest.pts - origin - segment.start) > tolerance:
+        index = nearest(times, segment.start)
+        frame = None if index is None else probe.packets[index]
+        if frame is None or abs(frame.pts - origin - segment.start) > tolerance:
             reasons.append(f"{segment.uri}: no frame at its start ({segment.start:.3f} s)")
-        elif not nearest.key:
-            closest = min(keyframes, key=lambda t: abs(t - segment.start), default=None)
+        elif not frame.key:
+            key_index = nearest(keyframes, segment.start)
+            closest = None if key_index is None else keyframes[key_index]
             where = f"; nearest keyframe at {closest:.3f} s" if closest is not None else ""
             reasons.append(
                 f"{segment.uri}: starts at {segment.start:.3f} s on a non-keyframe{where}"

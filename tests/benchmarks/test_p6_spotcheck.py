@@ -13,12 +13,17 @@
   end-to-end hashing rate over the moto server is printed for context (moto, a Python S3
   server, is the bottleneck there, not the hash).
 
-Median of ``ROUNDS`` interleaved rounds. Run: ``make bench PYTEST_ADDOPTS="-s -k p6"``.
+Median of ``ROUNDS`` interleaved rounds. Besides wall time, the CPU seconds of each
+spot-check round (this process and the tools it waited for: ffmpeg, ffprobe) are printed:
+on a shared machine the wall time follows the load, the CPU time follows the work.
+Run: ``make bench PYTEST_ADDOPTS="-s -k p6"``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
+import resource
 import statistics
 import subprocess
 import tempfile
@@ -49,6 +54,13 @@ HASH_GOAL = 0.9
 HASH_MB = 256
 GAME = "p6-game"
 RUNGS = ("720p", "480p", "360p")
+
+
+def _cpu_seconds() -> float:
+    """User + system CPU seconds of this process and of its waited-for children so far."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    tools = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + tools.ru_utime + tools.ru_stime
 
 
 class _Rig:
@@ -95,6 +107,7 @@ def test_p6_spotcheck_vs_bare_metrics_and_hashing_vs_sha256sum(benchmark, backfi
     ladder = load_ladder(LADDER_FILE)
     prefix = f"games/{GAME}/"
     full: list[float] = []
+    full_cpu: list[float] = []
     bare: list[float] = []
     verdicts: list[str] = []
 
@@ -120,9 +133,10 @@ def test_p6_spotcheck_vs_bare_metrics_and_hashing_vs_sha256sum(benchmark, backfi
             try:
                 job = GameSpotcheck(storage, gateway.url_for, ladder, tmp_path / "reports", GAME)
                 reporter = RecordingReporter(job_id=uuid.uuid4().hex[:12])
-                started = time.perf_counter()
+                started, cpu = time.perf_counter(), _cpu_seconds()
                 outcome = await job(reporter)
                 full.append(time.perf_counter() - started)
+                full_cpu.append(_cpu_seconds() - cpu)
                 return outcome.result["verdict"]
             finally:
                 storage.close()
@@ -167,6 +181,7 @@ def test_p6_spotcheck_vs_bare_metrics_and_hashing_vs_sha256sum(benchmark, backfi
     benchmark.extra_info.update(
         {
             "spotcheck_s": full,
+            "spotcheck_cpu_s": full_cpu,
             "bare_metrics_s": bare,
             "wall_ratio": round(wall_ratio, 3),
             "ours_hash_s": ours,
@@ -180,6 +195,9 @@ def test_p6_spotcheck_vs_bare_metrics_and_hashing_vs_sha256sum(benchmark, backfi
         f"\n[P6] spot-check of a 14.1 s 720p game (3 rungs, v1 reference), median of {ROUNDS}\n"
         f"[P6]   spot-check (hash + probes + metrics + report): {statistics.median(full):.2f} s "
         f"({', '.join(f'{t:.2f}' for t in full)})\n"
+        f"[P6]   spot-check CPU (this process + its tools):     "
+        f"{statistics.median(full_cpu):.2f} s "
+        f"({', '.join(f'{t:.2f}' for t in full_cpu)}; load {os.getloadavg()[0]:.1f})\n"
         f"[P6]   bare metrics ffmpeg, same argv and URLs:       {statistics.median(bare):.2f} s "
         f"({', '.join(f'{t:.2f}' for t in bare)})\n"
         f"[P6]   wall ratio = {wall_ratio:.3f} (goal <= {WALL_GOAL})\n"
