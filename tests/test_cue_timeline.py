@@ -136,7 +136,10 @@ def test_injected_failures_and_depletion(desk):
     assert desk.cue({"channel": "sports1", "duration": 2}, "k", BASE)[0] == 201
     clock.now += 8
     stuck = read(desk).last_sequence
-    clock.now += 20
-    assert read(desk).last_sequence == stuck  # nothing published after the break
+    clock.now += 4
+    assert read(desk).last_sequence == stuck  # nothing published after the break…
+    clock.now += 16
+    emptied = read(desk)  # …while the published segments keep leaving the window
+    assert emptied.segments == () and emptied.media_sequence == stuck + 1
     desk.set_faults(deplete_after_break=False)
     assert read(desk).last_sequence > stuck
