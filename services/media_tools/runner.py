@@ -171,15 +171,25 @@ async def run_tool(
     started; cancelling the awaiting task stops the tool and re-raises. Either way the
     tool is gone when this returns or raises.
     """
-    process = await asyncio.create_subprocess_exec(
-        *argv,
-        cwd=cwd,
-        stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        limit=_READ_LIMIT,
-        preexec_fn=_preexec(),
+    starting = asyncio.ensure_future(
+        asyncio.create_subprocess_exec(
+            *argv,
+            cwd=cwd,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            limit=_READ_LIMIT,
+            preexec_fn=_preexec(),
+        )
     )
+    try:
+        process = await asyncio.shield(starting)
+    except asyncio.CancelledError:
+        # cancelled while the tool was being started: it may exist already, and nobody
+        # else holds it; wait for it and stop it, so a cancelled job leaves no tool behind
+        with contextlib.suppress(OSError):
+            await stop_process(await starting)
+        raise
     warnings = _Warnings(hide, keep_warnings)
     chunks: list[bytes] = []
 
