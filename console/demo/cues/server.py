@@ -3,30 +3,19 @@
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
-
 from console.demo.cues.constants import DEMO_TOKEN, SEGMENT_SECONDS, WINDOW_SEGMENTS, log
 from console.demo.cues.desk import CueDesk
 from console.demo.cues.media import ensure_media
 from console.demo.cues.routes import create_app
+from console.demo.http_thread import HttpThread
 
 if TYPE_CHECKING:
     from console.demo.registry import ServiceContext
-
-
-class _QuietHandler(WSGIRequestHandler):
-    """werkzeug's request handler without the per-request access log line. (werkzeug's
-    server closes every connection, whatever the HTTP version: one TCP connection per
-    playlist reload, for players and the monitor alike.)"""
-
-    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        pass
 
 
 class CueServer:
@@ -41,36 +30,19 @@ class CueServer:
         self.url = ""
         self._host = host
         self._port = port
-        self._httpd: BaseWSGIServer | None = None
-        self._thread: threading.Thread | None = None
+        self._http: HttpThread | None = None
 
     def start(self) -> None:
         """Bind and serve in a daemon thread. Raises OSError (port in use)."""
-        self._httpd = make_server(
-            self._host,
-            self._port,
-            create_app(self.desk, self.token),
-            threaded=True,
-            request_handler=_QuietHandler,
+        self._http = HttpThread(
+            create_app(self.desk, self.token), "cue-service-http", host=self._host, port=self._port
         )
-        self.url = f"http://{self._host}:{self._httpd.server_port}"
-        self._thread = threading.Thread(
-            target=self._httpd.serve_forever,
-            kwargs={"poll_interval": 0.1},
-            name="cue-service-http",
-            daemon=True,
-        )
-        self._thread.start()
+        self.url = self._http.start()
 
     def stop(self) -> None:
         """Stop serving (safe to call twice)."""
-        httpd, self._httpd = self._httpd, None
-        if httpd is None:
-            return
-        httpd.shutdown()
-        httpd.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=10.0)
+        if self._http is not None:
+            self._http.stop()
 
     def __enter__(self) -> CueServer:
         return self

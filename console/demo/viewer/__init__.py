@@ -11,12 +11,11 @@ their own with ``start_viewer()``.
 from __future__ import annotations
 
 import logging
-import threading
 from typing import TYPE_CHECKING, Any
 
-from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
+from console.demo.http_thread import HttpThread
 from console.demo.viewer.gate import Gate, json_response
 from console.demo.viewer.mistakes import Mistakes, MistakeSwitch
 from console.demo.viewer.playback_api import PlaybackApi
@@ -35,13 +34,6 @@ DEMO_API_TOKEN = "demo-viewer-api-token"
 __all__ = ["DEMO_API_TOKEN", "DEMO_SIGNING_KEY", "Mistakes", "ViewerServer", "start_viewer"]
 
 
-class _QuietHandler(WSGIRequestHandler):
-    """No access log: request lines carry ``?token=`` values, which never reach a log."""
-
-    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        pass
-
-
 class ViewerServer:
     """A running gate + playback/clip API: ``url`` (``http://127.0.0.1:PORT``), ``switch``
     (the planted mistakes: ``switch.set(Mistakes(...))`` in tests). ``stop()`` is
@@ -54,8 +46,7 @@ class ViewerServer:
         self.api_token = api_token
         self.switch = switch
         self.url = ""
-        self._httpd: BaseWSGIServer | None = None
-        self._thread: threading.Thread | None = None
+        self._http: HttpThread | None = None
 
     def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
         """Bind and serve in a daemon thread; returns ``url``. Raises OSError."""
@@ -74,27 +65,15 @@ class ViewerServer:
                 return json_response(500, {"error": "internal error"})
             return json_response(404, {"error": "not found"})
 
-        self._httpd = make_server(host, port, app, threaded=True, request_handler=_QuietHandler)
-        self.url = f"http://{host}:{self._httpd.server_port}"
+        self._http = HttpThread(app, "viewer-service-http", host=host, port=port)
+        self.url = self._http.start()
         holder["api"] = PlaybackApi(gate, self.api_token, self.url)
-        self._thread = threading.Thread(
-            target=self._httpd.serve_forever,
-            kwargs={"poll_interval": 0.1},
-            name="viewer-service-http",
-            daemon=True,
-        )
-        self._thread.start()
         return self.url
 
     def stop(self) -> None:
         """Stop serving (safe to call twice)."""
-        httpd, self._httpd = self._httpd, None
-        if httpd is None:
-            return
-        httpd.shutdown()
-        httpd.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=10.0)
+        if self._http is not None:
+            self._http.stop()
 
     def __enter__(self) -> ViewerServer:
         return self
