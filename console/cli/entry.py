@@ -21,6 +21,7 @@ from console.cli import (
     clips,
     cues,
     demo,
+    ladder,
     monitor,
     profiles,
     spotcheck,
@@ -38,6 +39,7 @@ ASYNC_COMMANDS = {
     "clip": clips.run_clip,
     "monitor": monitor.run_monitor,
     "audit": audit.run_audit,
+    "ladder": ladder.run_ladder,
 }
 #: command → plain function of the parsed arguments, returning the exit code
 SYNC_COMMANDS = {"demo": demo.run_demo, "profile": profiles.run_profile}
@@ -47,7 +49,7 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="main.py", description="Video Ops Console")
     parser.add_argument("--profile", help="profile name (default: the file's default, else demo)")
     commands = parser.add_subparsers(dest="command")
-    for module in (catalog, assets, backfill, cues, monitor, spotcheck, audit, clips, demo):
+    for module in (catalog, assets, backfill, cues, monitor, spotcheck, ladder, audit, clips, demo):
         module.add_parser(commands)
     smoke = commands.add_parser(
         "smoke", help="end-to-end check: open the window on the demo, play, seek, screenshot"

@@ -15,13 +15,14 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import TextIO
 
 from console.cli.progress import CliProgress
 from console.cli.session import CliSession, Unusable
 from console.context import AppContext
 from console.ops.spotcheck import KIND, SpotcheckJobs, SpotcheckPlan, new_seed, sample_games
 from services.catalog import GameSummary
-from services.jobs.model import JobState
+from services.jobs.model import JobRecord, JobState
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
@@ -51,13 +52,30 @@ async def _plan(context: AppContext, args: argparse.Namespace) -> SpotcheckPlan:
     return sample_games(games, args.sample, seed)
 
 
+async def run_jobs(
+    session: CliSession, jobs: SpotcheckJobs, game_ids: list[str], out: TextIO
+) -> list[JobRecord]:
+    """Spot-check ``game_ids`` one job each (in the session's runner and job history),
+    progress on ``out``; returns the finished job records in the same order. Shared with
+    ``main.py ladder calibrate``."""
+    runner = session.runner
+    assert runner is not None, "run_jobs needs a CliSession opened with jobs=True"
+    profile = session.context.profile.name
+    with CliProgress(runner, stream=out):
+        records = [
+            runner.submit(KIND, game, jobs.title(game), jobs.operation(game), profile=profile)
+            for game in game_ids
+        ]
+        return [await runner.wait(r.id) for r in records]
+
+
 async def run_spotcheck(args: argparse.Namespace) -> int:
     """The ``spotcheck`` command; returns the exit code."""
     if args.league and (args.sample is None or args.sample < 1):
         raise Unusable("--league needs --sample N (N at least 1).")
     out = sys.stderr if args.json else sys.stdout
     async with CliSession(args.profile, jobs=True) as session:
-        context, runner = session.context, session.runner
+        context = session.context
         jobs = SpotcheckJobs(context, source_prefix=args.source_prefix)
         plan = await _plan(context, args)
         if plan.seed is not None:
@@ -75,18 +93,7 @@ async def run_spotcheck(args: argparse.Namespace) -> int:
                     )
                 )
             return 0
-        with CliProgress(runner, stream=out):
-            records = [
-                runner.submit(
-                    KIND,
-                    game.id,
-                    jobs.title(game.id),
-                    jobs.operation(game.id),
-                    profile=context.profile.name,
-                )
-                for game in plan.games
-            ]
-            finished = [await runner.wait(r.id) for r in records]
+        finished = await run_jobs(session, jobs, [g.id for g in plan.games], out)
         games, reports, failed = [], [], False
         for record in finished:
             if record.state is not JobState.SUCCEEDED:
