@@ -53,6 +53,16 @@ class MediaError(ServiceError):
     """A media object cannot be decoded (truncated, not video, unsupported codec)."""
 
 
+class NotVerified(MediaError):
+    """A backfilled (v1.5) game whose stored objects, anchor or master do not match its
+    ledger. ``advice`` is the next step for this game (what ``--force`` would redo, or why
+    it must not be used), given instead of the generic one."""
+
+    def __init__(self, message: str, advice: str) -> None:
+        super().__init__(message)
+        self.advice = advice
+
+
 class KeyringUnavailable(ServiceError):
     """No usable OS keyring (no Secret Service/Keychain): secrets are kept for this session only."""
 
@@ -98,7 +108,9 @@ _ADVICE: tuple[tuple[type[BaseException], str], ...] = (
 def describe(exc: BaseException) -> str:
     """One readable paragraph for ``exc``: what happened, then what to do."""
     if isinstance(exc, ServiceError):
-        advice = next((a for t, a in _ADVICE if isinstance(exc, t)), "")
+        advice = getattr(exc, "advice", "") or next(
+            (a for t, a in _ADVICE if isinstance(exc, t)), ""
+        )
         return f"{exc} {advice}".strip()
     if isinstance(exc, TimeoutError):
         return "The operation timed out. Check the network and retry."

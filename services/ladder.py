@@ -57,7 +57,11 @@ class Rung:
 class Ladder:
     """A validated ladder: ``segment_seconds`` is the segment (and GOP) duration in seconds;
     ``rungs`` are ordered from the tallest to the shortest; ``audio_priming_samples`` the
-    samples the audio encoder adds before the first input sample (its priming)."""
+    samples the audio encoder adds before the first input sample (its priming).
+
+    A/V offset rule of the spot-check (``quality.av_offset``, milliseconds): a rung's A/V
+    offset minus the reference's is ``av_offset_shift_ms`` on a clean encode (measured by
+    ``main.py ladder calibrate``) and may stray from it by ``max_av_offset_error_ms``."""
 
     name: str
     version: int
@@ -70,6 +74,13 @@ class Ladder:
     audio_sample_rate: int
     audio_priming_samples: int
     rungs: tuple[Rung, ...]
+    av_offset_shift_ms: float = 0.0
+    max_av_offset_error_ms: float = 45.0
+
+    @property
+    def audio_frame_s(self) -> float:
+        """One AAC frame (1024 samples) in seconds at the ladder's sample rate."""
+        return 1024 / self.audio_sample_rate
 
     @property
     def label(self) -> str:
@@ -204,7 +215,11 @@ def load_ladder(path: Path) -> Ladder:
         audio_sample_rate=_require(audio, "sample_rate", int, where + " [audio]"),
         audio_priming_samples=_require(audio, "priming_samples", int, where + " [audio]"),
         rungs=rungs,
+        av_offset_shift_ms=_require(audio, "av_offset_shift_ms", float, where + " [audio]"),
+        max_av_offset_error_ms=_require(audio, "max_av_offset_error_ms", float, where + " [audio]"),
     )
+    if ladder.max_av_offset_error_ms <= 0:
+        raise BadConfig(f"Ladder file {where} [audio]: max_av_offset_error_ms must be > 0.")
     if not 1 <= ladder.segment_seconds <= 10:
         raise BadConfig(f"Ladder file {where}: segment_seconds must be 1-10 (RFC 8216 §4.3.3.1).")
     return ladder

@@ -243,11 +243,16 @@ def test_an_anchor_that_differs_from_v1_is_flagged(defects_b) -> None:
     _, game, _ = defects_b
     failed = _failed(game)
     assert list(failed) == ["integrity.anchor"]
-    assert failed["integrity.anchor"][0].startswith(
-        "master.v1.m3u8 differs from the v1 playlist the ledger was encoded from"
+    assert failed["integrity.anchor"][0].startswith("master.v1.m3u8 changed (SHA-256 ")
+    assert "the ledger's copy of the v1 playlist still has the recorded hash" in (
+        failed["integrity.anchor"][0]
     )
+    # a changed anchor is no reference (issue 18): the healthy 720p is not compared with it
     assert _failed(game, "720p") == {}
-    assert game.reference is not None and game.reference.kind == "v1"
+    assert game.reference is None
+    metrics = next(r for r in game.rungs if r.rung == "720p").get("quality.metrics")
+    assert metrics.verdict is Verdict.SKIP
+    assert metrics.reasons[0].startswith("no reference: master.v1.m3u8 failed integrity.anchor")
 
 
 def test_a_v1_that_is_not_a_remux_of_the_source_fails_fidelity(rig, tmp_path) -> None:

@@ -2,15 +2,9 @@
 
 from __future__ import annotations
 
+from services.units import human_bytes
 
-def human_bytes(size: int) -> str:
-    """``1536`` → ``"1.5 KiB"`` (binary units)."""
-    value = float(size)
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if value < 1024 or unit == "TiB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{size} B"
+__all__ = ["human_bytes", "human_duration"]
 
 
 def human_duration(seconds: float | None) -> str:

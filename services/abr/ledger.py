@@ -5,7 +5,13 @@ Document shape (``schema_version`` 1)::
     {"schema_version": 1, "game_id": str, "job_id": str, "created_at": ISO-8601 UTC,
      "ladder": {"name": str, "version": int},
      "renditions": [PackagedRendition row, ...],      # one per produced rung, tallest first
-     "skipped": [{"rung": str, "reason": str}, ...]}  # rungs not produced (no upscaling)
+     "skipped": [{"rung": str, "reason": str}, ...],  # rungs not produced (no upscaling)
+     "v1_playlist": str}                              # optional: the v1 playlist's text
+
+``v1_playlist`` (added in issue 18; older ledgers lack it) is the text of the v1 media
+playlist the rungs were encoded from, whose SHA-256 every row records as ``source.sha256``:
+the copy of the rollback anchor ``master.v1.m3u8`` that lets a spot-check tell which side
+changed when the two disagree, and lets an operator restore the anchor byte for byte.
 
 A PackagedRendition row carries ``game_id, rung, ladder {name, version}, encoder_settings,
 ffmpeg_version, source {key, sha256}, created_at, job_id, objects [{key, size, sha256}]``
@@ -216,7 +222,8 @@ class PackagedRendition:
 @dataclass(frozen=True)
 class LedgerDocument:
     """The whole ``renditions.json``: rows (one per produced rung) plus the skipped rungs
-    as ``(rung, reason)``."""
+    as ``(rung, reason)`` and, when recorded, ``v1_playlist``: the v1 playlist's text
+    (module docstring)."""
 
     game_id: str
     job_id: str
@@ -225,10 +232,11 @@ class LedgerDocument:
     ladder_version: int
     renditions: tuple[PackagedRendition, ...]
     skipped: tuple[tuple[str, str], ...]
+    v1_playlist: str | None = None
 
     def as_json(self) -> dict[str, Any]:
         """The document as JSON values (see the module docstring)."""
-        return {
+        document: dict[str, Any] = {
             "schema_version": SCHEMA_VERSION,
             "game_id": self.game_id,
             "job_id": self.job_id,
@@ -237,6 +245,9 @@ class LedgerDocument:
             "renditions": [r.as_json() for r in self.renditions],
             "skipped": [{"rung": rung, "reason": reason} for rung, reason in self.skipped],
         }
+        if self.v1_playlist is not None:
+            document["v1_playlist"] = self.v1_playlist
+        return document
 
     def to_text(self) -> str:
         """Canonical JSON text (sorted keys, 2-space indent, trailing newline): what the
@@ -302,6 +313,9 @@ class LedgerDocument:
             entry = _mapping(item, f"skipped[{index}]")
             where = f"skipped[{index}]."
             skipped.append((_str(entry, "rung", where), _str(entry, "reason", where)))
+        v1_playlist = document.get("v1_playlist")
+        if v1_playlist is not None and not isinstance(v1_playlist, str):
+            raise _Malformed(f"v1_playlist: expected a string, got {_kind(v1_playlist)}")
         return cls(
             game_id=_str(document, "game_id", ""),
             job_id=_str(document, "job_id", ""),
@@ -310,4 +324,5 @@ class LedgerDocument:
             ladder_version=_int(ladder, "version", "ladder."),
             renditions=rows,
             skipped=tuple(skipped),
+            v1_playlist=v1_playlist,
         )

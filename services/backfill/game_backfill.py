@@ -56,6 +56,7 @@ from services.layout import MASTER, MASTER_V1, GameKeys
 from services.media_tools.binaries import ffmpeg_exe, ffmpeg_version
 from services.media_tools.probe import RenditionProbe
 from services.storage import ObjectBody, Storage
+from services.units import human_bytes
 
 FRAME_TOLERANCE = 2
 """Encoded frames may differ from the v1 playlist's duration x fps by this many frames."""
@@ -63,10 +64,6 @@ FRAME_TOLERANCE = 2
 Checkpoint = Callable[[str], Awaitable[None]]
 """Awaited after each durable step ("ledger", "anchor", "published"); the CLI's crash tests
 use it to hold a job at a precise point."""
-
-
-def _mb(size: int) -> str:
-    return f"{size / 1e6:.1f} MB"
 
 
 async def no_checkpoint(stage: str) -> None:
@@ -123,9 +120,13 @@ class GameBackfill:
             f"{source.duration:.1f} s, SHA-256 {source.sha256[:16]}…"
         )
         ledger = None if self.force else await self._resumable_ledger(source, stored, reporter)
-        uploaded = reused = 0
+        transfer = "nothing uploaded (the stored ledger verifies)"
+        uploaded = reused = objects_uploaded = 0
         if ledger is None:
-            ledger, uploaded, reused = await self._encode(source, published, stored, reporter)
+            ledger, uploader = await self._encode(source, published, stored, reporter)
+            transfer = uploader.transfer_summary()
+            uploaded, reused = uploader.bytes_uploaded, uploader.bytes_reused
+            objects_uploaded = uploader.objects_uploaded
             reporter.progress(0.94, "ledger", f"writing {keys.ledger}")
             data = ledger.to_bytes()
             await self.storage.put(
@@ -142,10 +143,8 @@ class GameBackfill:
         await self.checkpoint("published")
         rungs = ledger.rungs
         skipped = [f"{rung} skipped ({reason})" for rung, reason in ledger.skipped]
-        summary = (
-            f"{len(rungs)} rungs ({', '.join(rungs)}), {_mb(uploaded)} uploaded, "
-            f"{_mb(reused)} already stored, "
-            + ("master.m3u8 published" if changed else "master.m3u8 already up to date")
+        summary = f"{len(rungs)} rungs ({', '.join(rungs)}), {transfer}, " + (
+            "master.m3u8 published" if changed else "master.m3u8 already up to date"
         )
         reporter.progress(1.0, "done", summary)
         return JobOutcome(
@@ -157,6 +156,7 @@ class GameBackfill:
                 "skipped": skipped,
                 "bytes_uploaded": uploaded,
                 "bytes_reused": reused,
+                "objects_uploaded": objects_uploaded,
                 "objects": len(ledger.objects),
                 "master_published": changed,
                 "wall_seconds": round(time.monotonic() - started, 2),
@@ -215,9 +215,10 @@ class GameBackfill:
 
     async def _encode(
         self, source: SourceRendition, published: bool, stored: dict, reporter: JobReporter
-    ) -> tuple[LedgerDocument, int, int]:
+    ) -> tuple[LedgerDocument, RungUploader]:
         """Probe, encode every rung in one ffmpeg, upload as segments land, verify; returns
-        the ledger to write with the bytes uploaded and the bytes found already stored."""
+        the ledger to write (with the v1 playlist's text) and the uploader (what it
+        uploaded and what it found already stored)."""
         url = self.source_url_for(source.key)
         hide = url[: -len(source.key)] if url.endswith(source.key) else url
         video = await probe_source(url, hide=hide)
@@ -256,8 +257,9 @@ class GameBackfill:
             ladder_version=self.ladder.version,
             renditions=tuple(rows),
             skipped=tuple((s.rung.name, s.reason) for s in skipped),
+            v1_playlist=source.data.decode("utf-8"),
         )
-        return ledger, uploader.bytes_uploaded, uploader.bytes_reused
+        return ledger, uploader
 
     async def _encode_into(
         self,
@@ -286,7 +288,8 @@ class GameBackfill:
                 0.02 + 0.86 * done,
                 state["stage"],
                 f"{done * duration:.1f} of {duration:.1f} s encoded{speed}, "
-                f"{_mb(uploader.bytes_uploaded)} uploaded, {_mb(uploader.bytes_reused)} kept",
+                f"{human_bytes(uploader.bytes_uploaded)} uploaded, "
+                f"{human_bytes(uploader.bytes_reused)} kept",
             )
 
         def on_progress(p: EncodeProgress) -> None:
@@ -327,10 +330,7 @@ class GameBackfill:
             watcher.cancel()
             await uploader.abort()
             raise
-        reporter.log(
-            f"encode done: {encode.frames} frames; {_mb(uploader.bytes_uploaded)} uploaded, "
-            f"{_mb(uploader.bytes_reused)} already stored"
-        )
+        reporter.log(f"encode done: {encode.frames} frames; {uploader.transfer_summary()}")
         return objects, uploader
 
     @staticmethod

@@ -19,7 +19,7 @@ from services.abr.ledger import LedgerDocument
 from services.abr.multivariant import multivariant_text
 from services.backfill.source import SourceRendition
 from services.backfill.upload import verify_stored
-from services.errors import MediaError, PreconditionFailed
+from services.errors import MediaError, NotVerified, PreconditionFailed
 from services.job_reporting import JobOutcome, JobReporter
 from services.layout import MASTER, MASTER_V1, GameKeys
 from services.storage import ObjectBody, Storage
@@ -90,6 +90,29 @@ async def publish_master(
     return True
 
 
+def _force_advice(keys: GameKeys, recorded: int, damaged: int, anchor_differs: bool) -> str:
+    """The next step for a v1.5 game that does not verify: what ``--force`` redoes, or why
+    it must wait (it encodes from ``master.v1.m3u8``, so a changed anchor comes first)."""
+    if anchor_differs:
+        return (
+            f"Do not use --force yet: it would re-encode from the changed {MASTER_V1}. "
+            f"Run a spot-check of {keys.game_id} to see which side changed, and restore "
+            f"{MASTER_V1} from the ledger's v1 playlist (`main.py ledger v1-playlist "
+            f"--game {keys.game_id}`) before backfilling again."
+        )
+    if damaged:
+        return (
+            f"`main.py backfill --game {keys.game_id} --force` re-encodes the ladder from "
+            f"{MASTER_V1} and re-uploads only the objects whose bytes differ ({damaged} of "
+            f"{recorded}), then rewrites the ledger and publishes {MASTER} again."
+        )
+    return (
+        f"The {recorded} rung objects verify: `main.py backfill --game {keys.game_id} "
+        f"--force` re-encodes to check them, uploads nothing that matches, and publishes "
+        f"{MASTER} from the ledger again."
+    )
+
+
 async def verify_published(
     storage: Storage, keys: GameKeys, master: ObjectBody, stored: dict, reporter: JobReporter
 ) -> JobOutcome:
@@ -102,16 +125,20 @@ async def verify_published(
             raise MediaError(f"{keys.game_id} has a multivariant master but no {key}: broken.")
     ledger = LedgerDocument.from_bytes((await storage.get(keys.ledger)).data, keys.ledger)
     anchor = await storage.get(keys.anchor)
-    problems = await verify_stored(storage, ledger.objects)
-    if any(r.source_sha256 != sha256_hex(anchor.data) for r in ledger.renditions):
+    objects = await verify_stored(storage, ledger.objects)
+    anchor_differs = any(r.source_sha256 != sha256_hex(anchor.data) for r in ledger.renditions)
+    master_differs = multivariant_text(ledger.renditions, keys.prefix).encode() != master.data
+    problems = list(objects)
+    if anchor_differs:
         problems.append(f"{MASTER_V1} is not the v1 playlist the ledger was encoded from")
-    if multivariant_text(ledger.renditions, keys.prefix).encode() != master.data:
+    if master_differs:
         problems.append(f"{MASTER} differs from the one the ledger describes")
     if problems:
-        raise MediaError(
+        raise NotVerified(
             f"{keys.game_id} is v1.5 but does not verify: {problems[0]}"
             + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else "")
-            + ". Run a spot-check, or re-run the backfill with --force."
+            + ".",
+            _force_advice(keys, len(ledger.objects), len(objects), anchor_differs),
         )
     summary = f"already v1.5: {len(ledger.objects)} objects verified, nothing re-encoded"
     reporter.progress(1.0, "done", summary)

@@ -21,6 +21,7 @@ from services.backfill.encode import INIT_NAME, PLAYLIST_NAME, SEGMENT_RE
 from services.errors import NotFound, ServiceError
 from services.gateway import content_type_for
 from services.storage import ObjectInfo, Storage
+from services.units import count_of, human_bytes
 
 SCAN_INTERVAL_S = 0.25
 
@@ -127,6 +128,25 @@ class RungUploader:
                 await asyncio.wait_for(stop.wait(), SCAN_INTERVAL_S)
             except TimeoutError:
                 pass
+
+    @property
+    def objects_uploaded(self) -> int:
+        """How many objects this run PUT (their bytes: ``bytes_uploaded``)."""
+        return sum(not o.reused for o in self.objects.values())
+
+    @property
+    def objects_reused(self) -> int:
+        """How many objects were already stored with the same bytes (``bytes_reused``)."""
+        return sum(o.reused for o in self.objects.values())
+
+    def transfer_summary(self) -> str:
+        """``"2 objects uploaded (1.3 KiB), 16 already stored (2.1 MiB)"``: objects and
+        bytes, so a one-object re-upload never reads as nothing."""
+        return (
+            f"{count_of(self.objects_uploaded, 'object')} uploaded "
+            f"({human_bytes(self.bytes_uploaded)}), {self.objects_reused} already stored "
+            f"({human_bytes(self.bytes_reused)})"
+        )
 
     async def drain(self) -> dict[str, RungObject]:
         """Wait for every queued upload; re-raises the first upload failure."""

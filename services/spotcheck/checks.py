@@ -5,6 +5,12 @@ Check names are stable identifiers ``{category}.{rule}`` (categories: ``integrit
 ``fidelity``, ``structure``, ``quality``); the report schema documents them. A check may
 carry ``measured``: sentences of the figures it compared (on pass as well as on fail), so
 an operator sees how close a passing rung came to its threshold.
+
+A failed check also says what to do (issue 18, ``services.spotcheck.diagnosis``): a root
+cause carries ``action``, the next step for the operator; a failure that follows from
+another one carries ``cause`` (the name of the failed check it follows from, with that
+check's first reason) and the action "fix the cause first", so one truncated segment reads
+as one failure and its consequences, not five bad encodes.
 """
 
 from __future__ import annotations
@@ -27,12 +33,26 @@ class Verdict(StrEnum):
 class Check:
     """One rule applied to one rung (or to the game): ``name`` as ``category.rule``;
     ``reasons`` why it failed or was skipped; ``measured`` what it measured (units in the
-    sentences), whatever the verdict."""
+    sentences), whatever the verdict; ``subjects`` the objects a failure is about (keys
+    relative to the game, ``abr/720p/seg_00003.m4s``, or a rung's segment URIs);
+    ``finding`` a short tag of what kind of failure it is where the next step depends on
+    it (``damaged``, ``unreadable``, ``anchor_changed``, ``ledger_changed``,
+    ``undetermined``); ``cause`` and ``action`` as in the module docstring (empty on a
+    pass)."""
 
     name: str
     verdict: Verdict
     reasons: tuple[str, ...] = ()
     measured: tuple[str, ...] = ()
+    subjects: tuple[str, ...] = ()
+    finding: str = ""
+    cause: str = ""
+    action: str = ""
+
+    @property
+    def consequence(self) -> bool:
+        """A failure that follows from another failed check (``cause``)."""
+        return self.failed and bool(self.cause)
 
     @property
     def category(self) -> str:
@@ -47,10 +67,15 @@ def check(
     name: str,
     reasons: list[str] | tuple[str, ...],
     measured: list[str] | tuple[str, ...] = (),
+    *,
+    subjects: list[str] | tuple[str, ...] = (),
+    finding: str = "",
 ) -> Check:
     """``pass`` when ``reasons`` (the problems found) is empty, else ``fail`` with them;
-    ``measured`` is kept either way."""
-    return Check(name, Verdict.FAIL if reasons else Verdict.PASS, tuple(reasons), tuple(measured))
+    ``measured`` is kept either way, ``subjects`` and ``finding`` only on a fail."""
+    if not reasons:
+        return Check(name, Verdict.PASS, (), tuple(measured))
+    return Check(name, Verdict.FAIL, tuple(reasons), tuple(measured), tuple(subjects), finding)
 
 
 def skipped(name: str, why: str) -> Check:
@@ -133,9 +158,27 @@ class GameReport:
         )
         return Verdict.FAIL if failed else Verdict.PASS
 
-    def failures(self) -> list[str]:
-        """One line per failed check: ``"{rung or game}: {check}: {first reason}"``."""
-        lines = [f"game: {c.name}: {c.reasons[0]}" for c in self.checks if c.failed]
+    def failed_checks(self) -> list[tuple[str, Check]]:
+        """Every failed check as ``(rung or "game", check)``: game-level first, then rung by
+        rung in report order."""
+        found = [("game", c) for c in self.checks if c.failed]
         for rung in self.rungs:
-            lines += [f"{rung.rung}: {c.name}: {c.reasons[0]}" for c in rung.checks if c.failed]
+            found += [(rung.rung, c) for c in rung.checks if c.failed]
+        return found
+
+    def failures(self) -> list[str]:
+        """One line per failed check, root causes first: ``"{rung or game}: {check}:
+        {first reason} -> next: {action}"``; then each consequence as ``"{rung or game}:
+        {check}: {first reason} (consequence of {cause})"``."""
+        found = self.failed_checks()
+        lines = [
+            f"{where}: {c.name}: {c.reasons[0]}" + (f" -> next: {c.action}" if c.action else "")
+            for where, c in found
+            if not c.consequence
+        ]
+        lines += [
+            f"{where}: {c.name}: {c.reasons[0]} (consequence of {c.cause})"
+            for where, c in found
+            if c.consequence
+        ]
         return lines

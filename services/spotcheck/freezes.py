@@ -107,15 +107,24 @@ def _at(values: Sequence[float], index: int) -> float:
     return values[index] if 0 <= index < len(values) else math.nan
 
 
-def _segment_of(playlist: MediaPlaylist | None, t: float, frame_s: float) -> str:
+def _segment_at(playlist: MediaPlaylist | None, t: float, frame_s: float) -> tuple[str, bool]:
+    """The URI of the segment holding time ``t`` (seconds) and whether ``t`` is its first
+    frame; ``("", False)`` when unknown."""
     if playlist is None:
-        return ""
+        return "", False
     for segment in playlist.segments:
         if abs(t - segment.start) <= frame_s / 2:
-            return f", the first frame of {segment.uri}"
+            return segment.uri, True
         if segment.start <= t < segment.start + segment.duration:
-            return f", in {segment.uri}"
-    return ""
+            return segment.uri, False
+    return "", False
+
+
+def _segment_of(playlist: MediaPlaylist | None, t: float, frame_s: float) -> str:
+    uri, first = _segment_at(playlist, t, frame_s)
+    if not uri:
+        return ""
+    return f", the first frame of {uri}" if first else f", in {uri}"
 
 
 def check_freezes(
@@ -149,7 +158,9 @@ def check_freezes(
             f"{gain:+.1f} dB; {rule}"
         ]
     reasons: list[str] = []
+    subjects: list[str] = []
     if frozen > limit:
+        subjects = sorted({u for r in runs if (u := _segment_at(playlist, r.start, frame_s)[0])})
         for run in sorted(runs, key=lambda r: (-r.frames, r.ratio))[:LISTED_FINDINGS]:
             where = _segment_of(playlist, run.start, frame_s)
             reasons.append(
@@ -160,4 +171,4 @@ def check_freezes(
             )
         if len(runs) > LISTED_FINDINGS:
             reasons.append(f"and {len(runs) - LISTED_FINDINGS} more runs")
-    return check("quality.freezes", reasons, measured), runs
+    return check("quality.freezes", reasons, measured, subjects=subjects), runs

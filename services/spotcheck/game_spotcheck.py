@@ -15,7 +15,11 @@ Steps (progress stages in brackets):
    ``report.json`` + ``frames.csv`` in ``report_root/{job_id}/``
    (``services.spotcheck.report``).
 
-The reference is the game's source when one is configured, else v1 (``master.v1.m3u8``).
+The reference is the game's source when one is configured, else v1 (``master.v1.m3u8``)
+unless that failed ``integrity.anchor`` (a changed anchor is no reference: the checks
+against the reference are skipped and say why). Step 4 [diagnose] marks the failures that
+follow from another one and gives every failure its next step
+(``services.spotcheck.diagnosis``).
 A rung with a missing object is not measured (its decode would be incomplete); it fails
 on integrity. Cancelling stops every ffmpeg/ffprobe (SIGTERM, then SIGKILL).
 """
@@ -31,9 +35,10 @@ from services.clock import utc_stamp
 from services.errors import NotFound
 from services.job_reporting import JobOutcome, JobReporter
 from services.ladder import Ladder
-from services.layout import GameKeys
+from services.layout import MASTER_V1, GameKeys
 from services.spotcheck.alignment import check_alignment, ladder_grid
 from services.spotcheck.checks import Check, GameReport, Reference, RungReport, check
+from services.spotcheck.diagnosis import diagnose
 from services.spotcheck.inspection import RungState, inspect_game
 from services.spotcheck.measurement import Measurement, ReferenceState
 from services.spotcheck.report import write_report
@@ -106,7 +111,7 @@ class GameSpotcheck:
         )
 
     async def run(self, reporter: JobReporter) -> GameReport:
-        """Steps 1 and 2: the game's report (nothing written)."""
+        """Steps 1 to 4 but for the files: the game's report (nothing written)."""
         started = time.monotonic()
         keys = self.keys
         reporter.progress(0.0, "inspect", f"reading {keys.master}")
@@ -120,19 +125,26 @@ class GameSpotcheck:
         )
         ledger = seen.ledger
         if ledger is None:
-            return self._game([check("integrity.ledger", [seen.problem])], [], None, started)
+            game = self._game([check("integrity.ledger", [seen.problem])], [], None, started)
+            return diagnose(game, v1_copy=False)
         game_checks, rungs = list(seen.checks), list(seen.rungs)
         source_key = seen.source_key
         v1_key = keys.anchor if seen.anchor is not None else None
-        reference_key = source_key or v1_key
-        reference = ReferenceState("source" if source_key else "v1", reference_key)
+        reference = self._reference(source_key, v1_key, game_checks)
+        reference_key = reference.key
         measurement = Measurement(
             self.storage, self.url_for, self.hide, keys.prefix, self.vmaf_threads
         )
         game_checks.append(
             await measurement.run(rungs, reference, source_key, v1_key, ledger, reporter)
         )
-        context = RungContext(self.ladder, listing, keys.prefix, self._alignment(rungs, reference))
+        offsets = {
+            r.row.rung: r.probe.av_offset
+            for r in rungs
+            if r.probe is not None and r.probe.av_offset is not None
+        }
+        alignment = self._alignment(rungs, reference)
+        context = RungContext(self.ladder, listing, keys.prefix, alignment, offsets)
         reports = [rung_report(r, reference, context) for r in rungs]
         ref = None
         probe = reference.probe
@@ -146,7 +158,28 @@ class GameSpotcheck:
                 probe.duration,
                 probe.measured_fps,
             )
-        return self._game(game_checks, reports, ref, started)
+        game = self._game(game_checks, reports, ref, started)
+        return diagnose(game, v1_copy=ledger.v1_playlist is not None)
+
+    def _reference(
+        self, source_key: str | None, v1_key: str | None, game_checks: list[Check]
+    ) -> ReferenceState:
+        """The game's source when there is one; else ``master.v1.m3u8`` unless it failed
+        integrity.anchor for a reason other than a changed ledger hash (then it is not a
+        reference: every check against it is skipped and says why)."""
+        if source_key:
+            return ReferenceState("source", source_key)
+        anchor = next((c for c in game_checks if c.name == "integrity.anchor"), None)
+        if v1_key is None or anchor is None or not anchor.failed:
+            return ReferenceState("v1", v1_key)
+        if anchor.finding == "ledger_changed":
+            return ReferenceState("v1", v1_key)
+        places = self.keys.source_places(self.source_prefix)
+        why = (
+            f"no reference: {MASTER_V1} failed integrity.anchor, so the rungs were not "
+            f"compared with it, and no source is configured ({places})"
+        )
+        return ReferenceState("v1", None, problem=why, disqualified=True)
 
     def _alignment(self, rungs: list[RungState], reference: ReferenceState) -> dict[str, Check]:
         """``structure.alignment`` of every rung with a playlist, against the ladder's grid

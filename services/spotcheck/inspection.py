@@ -163,7 +163,7 @@ async def inspect_game(
     rungs = [RungState(row) for row in ledger.renditions]
     checks = [
         check("integrity.ledger", []),
-        integrity.check_anchor(anchor, ledger),
+        integrity.check_anchor(anchor, ledger, listing, keys.prefix),
         integrity.check_multivariant_uris(keys.master, multivariant, listing, keys.prefix),
         match_variants(keys, multivariant, rungs),
     ]

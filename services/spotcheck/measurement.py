@@ -54,12 +54,15 @@ NO_REFERENCE = "no reference: neither a source nor master.v1.m3u8"
 class ReferenceState:
     """What the rungs are measured against: ``kind`` ``source`` or ``v1`` and its ``key``
     (None: there is none); then its probe, colour tags, motion and audio packets, each
-    with a ``*_problem`` sentence when it could not be read."""
+    with a ``*_problem`` sentence when it could not be read. ``disqualified``: there is a
+    v1 playlist but it failed integrity, so it is no reference (``problem`` says so) and the
+    checks against it are skipped, not failed."""
 
     kind: str
     key: str | None
     probe: RenditionProbe | None = None
     problem: str = NO_REFERENCE
+    disqualified: bool = False
     colour: ColourTags | None = None
     colour_problem: str = ""
     motion: MotionSeries | None = None

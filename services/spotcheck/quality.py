@@ -4,8 +4,11 @@
   ``min_psnr_db``/``min_ssim``/``min_vmaf`` from the ladder file;
 - ``quality.frames``: the rung has exactly the reference's frame count;
 - ``quality.duration``: video duration within ``DURATION_TOLERANCE_FRAMES`` frames;
-- ``quality.av_offset``: the A/V offset (first audio PTS - first video PTS) within
-  ``AV_OFFSET_TOLERANCE_S`` of the reference's.
+- ``quality.av_offset``: the A/V offset (first audio PTS - first video PTS) against the
+  reference's is what a clean encode measures (the ladder's ``av_offset_shift_ms``) within
+  ``max_av_offset_error_ms``, and the rung's offset is its sibling rungs' (their median)
+  within one AAC frame: every rung carries the same audio encode, so one rung whose audio
+  moved stands out even when the shift against the reference is small.
 Per-frame values come from ``services.spotcheck.metrics`` in rung frame order and are
 placed on the reference's frames by presentation time (``on_reference_frames``).
 """
@@ -13,14 +16,14 @@ placed on the reference's frames by presentation time (``on_reference_frames``).
 from __future__ import annotations
 
 import math
+import statistics
 from collections.abc import Sequence
 
-from services.ladder import Rung
+from services.ladder import Ladder, Rung
 from services.media_tools.probe import RenditionProbe
 from services.spotcheck.checks import Check, FrameSeries, Pooled, check
 from services.spotcheck.metrics import RungFrameMetrics
 from services.spotcheck.rules import (
-    AV_OFFSET_TOLERANCE_S,
     DURATION_TOLERANCE_FRAMES,
     FRAME_COUNT_TOLERANCE,
     LOW_PERCENTILE,
@@ -116,23 +119,47 @@ def check_duration(rung: RenditionProbe, reference: RenditionProbe) -> Check:
     )
 
 
-def check_av_offset(rung: RenditionProbe, reference: RenditionProbe) -> Check:
+def check_av_offset(
+    rung: RenditionProbe,
+    reference: RenditionProbe,
+    ladder: Ladder,
+    siblings: Sequence[float] = (),
+) -> Check:
+    """``quality.av_offset`` of ``rung`` (module docstring); ``siblings`` are the A/V
+    offsets (seconds) of the game's other rungs that have audio."""
+    name = "quality.av_offset"
     if rung.av_offset is None or reference.av_offset is None:
         if rung.has_audio != reference.has_audio:
             which = "has no audio" if not rung.has_audio else "has audio the reference lacks"
-            return check("quality.av_offset", [f"the rung {which}"])
-        return check("quality.av_offset", [])
-    delta = rung.av_offset - reference.av_offset
-    if abs(delta) <= AV_OFFSET_TOLERANCE_S:
-        return check("quality.av_offset", [])
-    return check(
-        "quality.av_offset",
-        [
-            f"A/V offset {1000 * rung.av_offset:+.0f} ms, the reference "
-            f"{1000 * reference.av_offset:+.0f} ms ({1000 * delta:+.0f} ms, limit "
-            f"±{1000 * AV_OFFSET_TOLERANCE_S:.0f} ms)"
-        ],
-    )
+            return check(name, [f"the rung {which}"])
+        return check(name, [])
+    mine, theirs = 1000 * rung.av_offset, 1000 * reference.av_offset
+    delta = mine - theirs
+    error = delta - ladder.av_offset_shift_ms
+    limit = ladder.max_av_offset_error_ms
+    measured = [
+        f"A/V offset {mine:+.1f} ms, the reference {theirs:+.1f} ms ({delta:+.1f} ms; clean "
+        f"encodes {ladder.av_offset_shift_ms:+.1f} ms)"
+    ]
+    reasons = []
+    if abs(error) > limit:
+        side = "late" if error > 0 else "early"
+        reasons.append(
+            f"audio {abs(error):.0f} ms {side}: A/V offset {mine:+.0f} ms, the reference "
+            f"{theirs:+.0f} ms ({delta:+.0f} ms where a clean encode measures "
+            f"{ladder.av_offset_shift_ms:+.0f} ms, limit ±{limit:.0f} ms)"
+        )
+    if siblings:
+        median = 1000 * statistics.median(siblings)
+        apart = mine - median
+        tolerance = 1000 * ladder.audio_frame_s
+        measured.append(f"the other rungs' median {median:+.1f} ms ({apart:+.1f} ms)")
+        if abs(apart) > tolerance:
+            reasons.append(
+                f"A/V offset {mine:+.0f} ms, the other rungs {median:+.0f} ms ({apart:+.0f} ms, "
+                f"limit ±{tolerance:.0f} ms: every rung carries the same audio encode)"
+            )
+    return check(name, reasons, measured)
 
 
 def timing_measures(rung: RenditionProbe, reference: RenditionProbe) -> dict[str, object]:

@@ -39,7 +39,11 @@
 
     Check = {"name": "category.rule", "category": str, "verdict": "pass" | "fail" | "skip",
              "reasons": [str, ...],              # why it failed or was skipped
-             "measured": [str, ...]}             # what it measured, whatever the verdict
+             "measured": [str, ...],             # what it measured, whatever the verdict
+             "subjects": [str, ...],             # game-relative keys a failure is about
+             "finding": str,                     # damaged | unreadable | anchor_changed | ...
+             "cause": str,                       # a consequence: the check it follows from
+             "action": str}                      # a failure: the operator's next step
 
 PSNR in dB (per frame capped at 60 dB), SSIM 0-1 (all planes), VMAF 0-100 (vmaf_v0.6.1);
 "mean"/"min"/"p5" pool the per-frame values (p5: 5th percentile, nearest rank); a
@@ -84,6 +88,10 @@ def _check_json(c: Check) -> dict[str, Any]:
         "verdict": c.verdict.value,
         "reasons": list(c.reasons),
         "measured": list(c.measured),
+        "subjects": list(c.subjects),
+        "finding": c.finding,
+        "cause": c.cause,
+        "action": c.action,
     }
 
 
@@ -182,6 +190,10 @@ def _check_from(row: dict[str, Any]) -> Check:
         Verdict(row["verdict"]),
         tuple(map(str, row["reasons"])),
         tuple(map(str, row.get("measured", ()))),
+        tuple(map(str, row.get("subjects", ()))),
+        str(row.get("finding", "")),
+        str(row.get("cause", "")),
+        str(row.get("action", "")),
     )
 
 

@@ -21,13 +21,6 @@ DURATION_TOLERANCE_FRAMES = 1.0
 """Video duration (last PTS + its duration - first PTS) may differ from the reference's by
 at most this many frame durations."""
 
-AV_OFFSET_TOLERANCE_S = 0.100
-"""The rung's A/V offset (first audio PTS - first video PTS) may differ from the
-reference's by this many seconds. An AAC re-encode moves audio by its priming (about 40 ms
-at 48 kHz, docs/platform.md; measured 60 ms on the demo clip when v1's own AAC starts 23 ms
-before its video); 100 ms stays under the ITU-R BT.1359 detectability threshold for audio
-lagging video (125 ms)."""
-
 FRAME_ALIGNMENT_TOLERANCE = 0.5
 """A keyframe is "at" a segment boundary, and two rungs' boundaries are "aligned", when
 they are within this many frame durations of each other (PTS are exact multiples of the

@@ -7,13 +7,14 @@ keyframes, bandwidth, codecs, resolution), ``alignment`` (the ladder's segment g
 ``signalling`` (colour tags, IDR at every segment start), ``quality`` (pooled metrics,
 frame count, duration, A/V offset), ``segments`` (per-segment floors), ``freezes`` and
 ``av_sync`` (A/V drift). A rule that cannot run says why: ``skip`` when the cause is
-reported by another check (a missing object fails integrity), ``fail`` otherwise.
+reported by another check (a missing object fails integrity, a changed ``master.v1.m3u8``
+is no reference), ``fail`` otherwise.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from services.hls import resolve_key
 from services.ladder import Ladder, Rung, plan_rungs
@@ -68,13 +69,15 @@ _MISSING = "not read: the rung has missing objects (see integrity)"
 @dataclass(frozen=True)
 class RungContext:
     """What every rung's checks share: the ``ladder``, the game's stored ``listing`` (key ->
-    bytes), its key ``prefix`` and the ``alignment`` check of each rung (computed over all
-    rungs at once, ``services.spotcheck.alignment``)."""
+    bytes), its key ``prefix``, the ``alignment`` check of each rung (computed over all
+    rungs at once, ``services.spotcheck.alignment``) and each probed rung's A/V offset
+    (seconds) for the sibling comparison of ``quality.av_offset``."""
 
     ladder: Ladder
     listing: Mapping[str, int]
     prefix: str
     alignment: Mapping[str, Check]
+    av_offsets: Mapping[str, float] = field(default_factory=dict)
 
 
 def rung_report(rung: RungState, reference: ReferenceState, context: RungContext) -> RungReport:
@@ -97,7 +100,7 @@ def rung_report(rung: RungState, reference: ReferenceState, context: RungContext
             context.alignment.get(row.rung) or skipped("structure.alignment", "not compared"),
         ]
         checks += _stream_checks(rung, reference, context, measures)
-    checks += _quality_checks(rung, reference, context.ladder, ladder_rung, measures)
+    checks += _quality_checks(rung, reference, context, ladder_rung, measures)
     pooled = quality.pooled_series(rung.series) if rung.series is not None else {}
     order = {name: i for i, name in enumerate(CHECK_ORDER)}
     checks.sort(key=lambda c: order.get(c.name, len(order)))
@@ -141,6 +144,8 @@ def _stream_checks(
     out.append(structure.check_keyframes(playlist, probe))
     if rung.packets is not None:
         out.append(check_idr(playlist, probe, rung.packets.idr_times))
+    elif reference.disqualified:
+        out.append(skipped("structure.idr", reference.problem))
     else:
         why = rung.logs_problem or rung.metrics_problem or reference.problem
         out.append(check("structure.idr", [why or "the IDR packets were not logged"]))
@@ -151,6 +156,8 @@ def _stream_checks(
     out.append(structure.check_resolution(probe, planned, declared))
     if rung.colour is None:
         out.append(check("structure.colour", [rung.colour_problem or "colour tags not read"]))
+    elif reference.disqualified:
+        out.append(skipped("structure.colour", reference.problem))
     elif reference.colour is None:
         out.append(check("structure.colour", [reference.colour_problem or reference.problem]))
     else:
@@ -161,13 +168,16 @@ def _stream_checks(
 def _quality_checks(
     rung: RungState,
     reference: ReferenceState,
-    ladder: Ladder,
+    context: RungContext,
     ladder_rung: Rung | None,
     measures: dict[str, object],
 ) -> list[Check]:
+    ladder, siblings = context.ladder, context.av_offsets
     names = ("quality.metrics", *_MEASURED, *_TIMED)
     ref_probe = reference.probe
     if ref_probe is None:
+        if reference.disqualified:
+            return [skipped(n, reference.problem) for n in names]
         return [check(n, [reference.problem]) for n in names]
     out: list[Check] = []
     if rung.metrics_problem:
@@ -188,7 +198,9 @@ def _quality_checks(
     out += [
         quality.check_frames(rung.probe, ref_probe),
         quality.check_duration(rung.probe, ref_probe),
-        quality.check_av_offset(rung.probe, ref_probe),
+        quality.check_av_offset(
+            rung.probe, ref_probe, ladder, [o for r, o in siblings.items() if r != rung.row.rung]
+        ),
         _drift_check(rung, reference, ladder, ladder_rung, measures),
     ]
     return out

@@ -124,6 +124,7 @@ def check_segments(
         return check("quality.segments", ["no segment has measured frames"])
     reasons: list[str] = []
     measured: list[str] = []
+    subjects: set[str] = set()
     for label, key, unit, mean_floor, frame_floor in (
         ("VMAF", "vmaf", "", rung.min_segment_vmaf, rung.min_frame_vmaf),
         ("PSNR", "psnr_db", " dB", rung.min_segment_psnr_db, rung.min_frame_psnr_db),
@@ -164,7 +165,8 @@ def check_segments(
                 f" (frame {frame}{when}) is below the {rung.name} floor "
                 f"{frame_floor:.2f}{unit}"
             )
+        subjects.update(s.uri for s in (*below, *low_below))
         reasons += found[:LISTED_FINDINGS]
         if len(found) > LISTED_FINDINGS:
             reasons.append(f"and {len(found) - LISTED_FINDINGS} more {label} findings")
-    return check("quality.segments", reasons, measured)
+    return check("quality.segments", reasons, measured, subjects=sorted(subjects))
