@@ -8,6 +8,9 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import subprocess
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 
@@ -20,8 +23,8 @@ from services.spotcheck.checks import GameReport
 from services.spotcheck.game_spotcheck import GameSpotcheck
 from services.spotcheck.report import read_report
 from services.storage import Storage
-from tests.backfill_support import SHORT_V1_FRAMES, BackfillRig, RecordingReporter
-from tests.conftest import DEMO_CLIP, s3_client
+from tests.backfill_support import SHORT_V1_FRAMES, BackfillRig, RecordingReporter, backfill_rig
+from tests.conftest import DEMO_CLIP, s3_client, upload_game
 
 GOP = 96
 """Frames per segment of the abr ladder at 24 fps (4 s)."""
@@ -57,6 +60,26 @@ def spotcheck(
     outcome = asyncio.run(go())
     [game] = read_report(Path(outcome.result["report"]))
     return outcome, game, reporter
+
+
+@contextmanager
+def backfilled_rig(
+    endpoint: str, v1_dir: Path, work: Path, game_id: str, bucket_stem: str
+) -> Iterator[BackfillRig]:
+    """A new bucket (``{bucket_stem}-{random}``) on the moto server at ``endpoint`` holding
+    the v1 game ``v1_dir`` as ``game_id``, backfilled; yields the rig to read and edit it."""
+    from services.storage import StorageConfig
+
+    config = StorageConfig(
+        endpoint, f"{bucket_stem}-{uuid.uuid4().hex[:12]}", "test", "test-secret"
+    )
+    s3_client(config).create_bucket(
+        Bucket=config.bucket, CreateBucketConfiguration={"LocationConstraint": "auto"}
+    )
+    upload_game(config, game_id, v1_dir)
+    with backfill_rig(config, work) as made:
+        made.backfill(game_id)
+        yield made
 
 
 def copy_game(rig: BackfillRig, source: str, target: str) -> None:

@@ -12,9 +12,10 @@ from pathlib import Path
 import pytest
 
 from services.spotcheck.checks import GameReport, Verdict
-from tests.backfill_support import SHORT_V1_FRAMES, backfill_rig, make_short_v1
-from tests.conftest import s3_client, upload_game
+from tests.backfill_support import SHORT_V1_FRAMES, make_short_v1
+from tests.conftest import upload_game
 from tests.spotcheck_support import (
+    backfilled_rig,
     copy_game,
     delete,
     encode_rung,
@@ -38,15 +39,8 @@ def short_v1(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def rig(moto_endpoint, short_v1, tmp_path_factory):
     """A bucket holding one backfilled game (``CLEAN``), with the rig to read and edit it."""
-    from services.storage import StorageConfig
-
-    config = StorageConfig(moto_endpoint, f"sc-{uuid.uuid4().hex[:12]}", "test", "test-secret")
-    s3_client(config).create_bucket(
-        Bucket=config.bucket, CreateBucketConfiguration={"LocationConstraint": "auto"}
-    )
-    upload_game(config, CLEAN, short_v1)
-    with backfill_rig(config, tmp_path_factory.mktemp("work")) as made:
-        made.backfill(CLEAN)
+    work = tmp_path_factory.mktemp("work")
+    with backfilled_rig(moto_endpoint, short_v1, work, CLEAN, "sc") as made:
         yield made
 
 
@@ -244,8 +238,9 @@ def test_an_anchor_that_differs_from_v1_is_flagged(defects_b) -> None:
     failed = _failed(game)
     assert list(failed) == ["integrity.anchor"]
     assert failed["integrity.anchor"][0].startswith("master.v1.m3u8 changed (SHA-256 ")
-    assert "the ledger's copy of the v1 playlist still has the recorded hash" in (
-        failed["integrity.anchor"][0]
+    assert (
+        "the ledger's copy of the v1 playlist still has the recorded hash"
+        in (failed["integrity.anchor"][0])
     )
     # a changed anchor is no reference (issue 18): the healthy 720p is not compared with it
     assert _failed(game, "720p") == {}

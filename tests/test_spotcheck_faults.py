@@ -15,10 +15,9 @@ import pytest
 from services.hls import MediaPlaylist, parse_playlist
 from services.spotcheck.alignment import check_alignment
 from services.spotcheck.checks import GameReport, RungReport, Verdict
-from tests.backfill_support import backfill_rig, make_short_v1
-from tests.conftest import s3_client, upload_game
+from tests.backfill_support import make_short_v1
 from tests.spotcheck_planting import encode_twin, plant_objects
-from tests.spotcheck_support import GOP, copy_game, replace_rung, spotcheck
+from tests.spotcheck_support import GOP, backfilled_rig, copy_game, replace_rung, spotcheck
 
 CLEAN = "nba-2026-12-01-bos-lal"
 
@@ -33,15 +32,8 @@ def short_v1(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def rig(moto_endpoint, short_v1, tmp_path_factory):
     """A test bucket holding one backfilled game (``CLEAN``), with the rig to edit it."""
-    from services.storage import StorageConfig
-
-    config = StorageConfig(moto_endpoint, f"scf-{uuid.uuid4().hex[:12]}", "test", "test-secret")
-    s3_client(config).create_bucket(
-        Bucket=config.bucket, CreateBucketConfiguration={"LocationConstraint": "auto"}
-    )
-    upload_game(config, CLEAN, short_v1)
-    with backfill_rig(config, tmp_path_factory.mktemp("work")) as made:
-        made.backfill(CLEAN)
+    work = tmp_path_factory.mktemp("work")
+    with backfilled_rig(moto_endpoint, short_v1, work, CLEAN, "scf") as made:
         yield made
 
 

@@ -1,6 +1,7 @@
 """The spot-check report view: one game's verdict table per rung, the checks of the
 selected rung with their reasons (or, for a check that passed, what it measured: how close
-the rung came to the threshold), and per-frame PSNR / SSIM / VMAF plots (pyqtgraph), one
+the rung came to the threshold) and the next step (a failure that follows from another
+names it instead: issue 18), and per-frame PSNR / SSIM / VMAF plots (pyqtgraph), one
 curve per rung. Clicking a plot picks the frame under the cursor and the rung whose curve
 is nearest, and emits ``compare_requested(game_id, rung, reference, frame)`` so the
 compare view can open both renditions at that frame.
@@ -72,7 +73,7 @@ class SpotcheckReportView(QWidget):
         self.table.verticalHeader().hide()
         self.table.horizontalHeader().setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
         self.checks = QTreeWidget()
-        self.checks.setHeaderLabels(["Check", "Verdict", "Reasons / measured"])
+        self.checks.setHeaderLabels(["Check", "Verdict", "Reasons / measured", "Next step"])
         self.checks.setRootIsDecorated(False)
         self.checks.header().setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
 
@@ -142,7 +143,11 @@ class SpotcheckReportView(QWidget):
             if ref
             else "no reference"
         )
-        game_failures = [f"{c.name}: {c.reasons[0]}" for c in game.checks if c.failed]
+        game_failures = [
+            f"{c.name}: {c.reasons[0]}" + (f"<br>&nbsp;&nbsp;next: {c.action}" if c.action else "")
+            for c in game.checks
+            if c.failed
+        ]
         self.header.setText(
             f"<b>{game.game_id}</b> &nbsp; <span style='color:{colour}'><b>"
             f"{game.verdict.value.upper()}</b></span> &nbsp; {game.ladder} &nbsp; {reference}"
@@ -150,11 +155,12 @@ class SpotcheckReportView(QWidget):
         )
         self.table.setRowCount(len(game.rungs))
         for row, rung in enumerate(game.rungs):
-            failed = [c.name for c in rung.checks if c.failed]
+            causes = [c.name for c in rung.checks if c.failed and not c.consequence]
+            following = sum(c.consequence for c in rung.checks)
             cells = (
                 rung.rung,
                 rung.verdict.value.upper(),
-                ", ".join(failed) or "—",
+                (", ".join(causes) or "—") + (f" (+{following} following)" if following else ""),
                 *(
                     _fmt(rung.pooled[k].mean if k in rung.pooled else None, d)
                     for k, d in (("psnr_db", 2), ("ssim", 4), ("vmaf", 2))
@@ -201,12 +207,17 @@ class SpotcheckReportView(QWidget):
         rung: RungReport = self.game.rungs[rows[0].row()]
         for check in rung.checks:
             shown = "; ".join(check.reasons or check.measured)
-            item = QTreeWidgetItem([check.name, check.verdict.value, shown])
-            item.setForeground(1, QBrush(QColor(VERDICT_COLOURS[check.verdict])))
+            step = f"follows from {check.cause}" if check.consequence else check.action
+            verdict = "fail (follows)" if check.consequence else check.verdict.value
+            item = QTreeWidgetItem([check.name, verdict, shown, step])
+            colour = "#b9770e" if check.consequence else VERDICT_COLOURS[check.verdict]
+            item.setForeground(1, QBrush(QColor(colour)))
             measured = ["Measured:", *check.measured] if check.measured else []
             item.setToolTip(2, "\n".join([*check.reasons, *measured]))
+            item.setToolTip(3, check.action)
             self.checks.addTopLevelItem(item)
         self.checks.resizeColumnToContents(0)
+        self.checks.resizeColumnToContents(1)
 
     # --- picking -------------------------------------------------------------------------
 

@@ -22,6 +22,7 @@ from console.cli import (
     cues,
     demo,
     ladder,
+    ledger,
     monitor,
     profiles,
     spotcheck,
@@ -40,6 +41,7 @@ ASYNC_COMMANDS = {
     "monitor": monitor.run_monitor,
     "audit": audit.run_audit,
     "ladder": ladder.run_ladder,
+    "ledger": ledger.run_ledger,
 }
 #: command → plain function of the parsed arguments, returning the exit code
 SYNC_COMMANDS = {"demo": demo.run_demo, "profile": profiles.run_profile}
@@ -49,7 +51,19 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="main.py", description="Video Ops Console")
     parser.add_argument("--profile", help="profile name (default: the file's default, else demo)")
     commands = parser.add_subparsers(dest="command")
-    for module in (catalog, assets, backfill, cues, monitor, spotcheck, ladder, audit, clips, demo):
+    for module in (
+        catalog,
+        assets,
+        backfill,
+        cues,
+        monitor,
+        spotcheck,
+        ladder,
+        ledger,
+        audit,
+        clips,
+        demo,
+    ):
         module.add_parser(commands)
     smoke = commands.add_parser(
         "smoke", help="end-to-end check: open the window on the demo, play, seek, screenshot"

@@ -108,7 +108,10 @@ async def run_spotcheck(args: argparse.Namespace) -> int:
                 file=out,
             )
             for line in result.get("failures", []):
-                print(f"      {line}", file=out)
+                finding, _, step = line.partition(" -> next: ")
+                print(f"      {finding}", file=out)
+                if step:
+                    print(f"        next: {step}", file=out)
             document = json.loads(Path(result["report"]).read_text(encoding="utf-8"))
             games += document["games"]
         passed = sum(g["verdict"] == "pass" for g in games)

@@ -18,7 +18,9 @@ fixes it. Rules, per rung, in this order (a failure already marked keeps its fir
    smaller picture scaled to the reference scores lower everywhere).
 5. ``structure.colour`` failed: ``quality.metrics`` and ``quality.segments`` follow (a
    range or matrix tag off shifts every decoded level).
-6. ``quality.freezes`` failed: ``quality.segments`` follows when every segment it finds
+6. ``quality.av_offset`` failed: ``quality.av_drift`` follows (an offset wrong at the
+   start is wrong at the end too).
+7. ``quality.freezes`` failed: ``quality.segments`` follows when every segment it finds
    below its floors holds a frozen run.
 
 At game level ``fidelity.v1_remux`` follows from a failed ``integrity.anchor`` (the v1
@@ -71,8 +73,9 @@ _FOLLOWS: tuple[tuple[str, frozenset[str]], ...] = (
     ("quality.frames", frozenset({"quality.duration", "quality.av_drift"})),
     ("structure.resolution", frozenset({"quality.metrics", "quality.segments"})),
     ("structure.colour", frozenset({"quality.metrics", "quality.segments"})),
+    ("quality.av_offset", frozenset({"quality.av_drift"})),
 )
-"""Rules 2-5: a failed check and the failures that follow from it."""
+"""Rules 2-6: a failed check and the failures that follow from it."""
 
 
 def diagnose(game: GameReport, *, v1_copy: bool) -> GameReport:
@@ -106,7 +109,7 @@ def _follows(check: Check, cause: Check) -> Check:
 
 
 def _causes(rung: RungReport) -> dict[str, Check]:
-    """Each failed check of ``rung`` that follows from another, with that other (rules 1-6)."""
+    """Each failed check of ``rung`` that follows from another, with that other (rules 1-7)."""
     failed = {c.name: c for c in rung.checks if c.failed}
     found: dict[str, Check] = {}
 

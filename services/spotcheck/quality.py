@@ -6,9 +6,10 @@
 - ``quality.duration``: video duration within ``DURATION_TOLERANCE_FRAMES`` frames;
 - ``quality.av_offset``: the A/V offset (first audio PTS - first video PTS) against the
   reference's is what a clean encode measures (the ladder's ``av_offset_shift_ms``) within
-  ``max_av_offset_error_ms``, and the rung's offset is its sibling rungs' (their median)
-  within one AAC frame: every rung carries the same audio encode, so one rung whose audio
-  moved stands out even when the shift against the reference is small.
+  ``max_av_offset_error_ms``, and the rung's offset is its sibling rungs' (the median of
+  every rung's, itself included) within one AAC frame: every rung carries the same audio
+  encode, so one rung whose audio moved stands out even when the shift against the
+  reference is small.
 Per-frame values come from ``services.spotcheck.metrics`` in rung frame order and are
 placed on the reference's frames by presentation time (``on_reference_frames``).
 """
@@ -126,7 +127,8 @@ def check_av_offset(
     siblings: Sequence[float] = (),
 ) -> Check:
     """``quality.av_offset`` of ``rung`` (module docstring); ``siblings`` are the A/V
-    offsets (seconds) of the game's other rungs that have audio."""
+    offsets (seconds) of every rung of the game that has audio, this one included (the
+    median of all, so one rung whose audio moved does not drag the others' verdicts)."""
     name = "quality.av_offset"
     if rung.av_offset is None or reference.av_offset is None:
         if rung.has_audio != reference.has_audio:
@@ -149,11 +151,11 @@ def check_av_offset(
             f"{theirs:+.0f} ms ({delta:+.0f} ms where a clean encode measures "
             f"{ladder.av_offset_shift_ms:+.0f} ms, limit ±{limit:.0f} ms)"
         )
-    if siblings:
+    if len(siblings) > 1:
         median = 1000 * statistics.median(siblings)
         apart = mine - median
         tolerance = 1000 * ladder.audio_frame_s
-        measured.append(f"the other rungs' median {median:+.1f} ms ({apart:+.1f} ms)")
+        measured.append(f"the rungs' median {median:+.1f} ms ({apart:+.1f} ms)")
         if abs(apart) > tolerance:
             reasons.append(
                 f"A/V offset {mine:+.0f} ms, the other rungs {median:+.0f} ms ({apart:+.0f} ms, "

@@ -198,9 +198,7 @@ def _quality_checks(
     out += [
         quality.check_frames(rung.probe, ref_probe),
         quality.check_duration(rung.probe, ref_probe),
-        quality.check_av_offset(
-            rung.probe, ref_probe, ladder, [o for r, o in siblings.items() if r != rung.row.rung]
-        ),
+        quality.check_av_offset(rung.probe, ref_probe, ladder, list(siblings.values())),
         _drift_check(rung, reference, ladder, ladder_rung, measures),
     ]
     return out
