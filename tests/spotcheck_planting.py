@@ -117,10 +117,20 @@ def encode_twin(
         str(ladder.audio_channels),
         "-ar",
         str(ladder.audio_sample_rate),
+        *hls_output(out, ladder.segment_seconds),
+    ]
+    subprocess.run(argv, check=True)
+    return out
+
+
+def hls_output(out: Path, segment_seconds: int) -> list[str]:
+    """ffmpeg output options writing a rung as the ladder does: fMP4 VOD HLS cut every
+    ``segment_seconds`` s into ``out`` (``index.m3u8``, ``init.mp4``, ``seg_0000N.m4s``)."""
+    return [
         "-f",
         "hls",
         "-hls_time",
-        str(ladder.segment_seconds),
+        str(segment_seconds),
         "-hls_playlist_type",
         "vod",
         "-hls_segment_type",
@@ -133,8 +143,6 @@ def encode_twin(
         str(out / "seg_%05d.m4s"),
         str(out / "index.m3u8"),
     ]
-    subprocess.run(argv, check=True)
-    return out
 
 
 def plant_objects(

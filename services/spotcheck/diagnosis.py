@@ -38,25 +38,7 @@ from collections.abc import Iterable
 from dataclasses import replace
 
 from services.spotcheck.checks import Check, GameReport, RungReport
-
-MEDIA_CHECKS = frozenset(
-    {
-        "structure.keyframes",
-        "structure.idr",
-        "structure.bandwidth",
-        "structure.codecs",
-        "structure.resolution",
-        "structure.colour",
-        "quality.metrics",
-        "quality.segments",
-        "quality.freezes",
-        "quality.frames",
-        "quality.duration",
-        "quality.av_offset",
-        "quality.av_drift",
-    }
-)
-"""The rung checks that read its media bytes (rule 1)."""
+from services.spotcheck.rung_checks import CHECK_ORDER
 
 PLAYLIST_CHECKS = frozenset(
     {
@@ -67,6 +49,12 @@ PLAYLIST_CHECKS = frozenset(
     }
 )
 """The rung checks that read its media playlist (rule 1, when the playlist is damaged)."""
+
+MEDIA_CHECKS = frozenset(
+    n for n in CHECK_ORDER if n.split(".")[0] != "integrity" and n not in PLAYLIST_CHECKS
+)
+"""The rung checks that read its media bytes (rule 1): every other structure and quality
+check."""
 
 _FOLLOWS: tuple[tuple[str, frozenset[str]], ...] = (
     ("structure.keyframes", frozenset({"structure.idr", "structure.alignment"})),
