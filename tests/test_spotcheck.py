@@ -160,9 +160,12 @@ def defects_a(rig, short_v1, reports, tmp_path_factory):
 def test_flipped_bytes_in_a_segment_fail_the_checksum(defects_a) -> None:
     _, game, _ = defects_a
     failed = _failed(game, "720p")
-    assert list(failed) == ["integrity.objects"]
+    # the flipped bytes also break the segment's picture: a consequence, named as such
+    assert list(failed) == ["integrity.objects", "quality.segments"]
     [reason] = failed["integrity.objects"]
     assert reason.startswith("abr/720p/seg_00001.m4s: checksum mismatch")
+    segments = next(r for r in game.rungs if r.rung == "720p").get("quality.segments")
+    assert segments.cause.startswith("integrity.objects (abr/720p/seg_00001.m4s: checksum")
     assert game.verdict is Verdict.FAIL
 
 
@@ -395,7 +398,7 @@ def test_report_view_shows_verdicts_and_a_plot_click_asks_for_the_compare(
         for r in range(table.rowCount())
     }
     assert rows == {
-        "720p": ("FAIL", "integrity.objects"),
+        "720p": ("FAIL", "integrity.objects (+1 following)"),
         "480p": ("FAIL", "structure.resolution"),
         "360p": ("FAIL", "quality.frames"),
     }
@@ -406,6 +409,21 @@ def test_report_view_shows_verdicts_and_a_plot_click_asks_for_the_compare(
         for i in range(view.checks.topLevelItemCount())
     }
     assert reasons["quality.frames"].endswith("(3 dropped frames)")
+    steps = {
+        view.checks.topLevelItem(i).text(0): view.checks.topLevelItem(i).text(3)
+        for i in range(view.checks.topLevelItemCount())
+    }
+    assert steps["quality.frames"].startswith("Re-encode 360p: re-run the backfill with --force")
+    assert steps["structure.idr"] == ""  # a pass has no next step
+    table.selectRow(0)
+    follows = [
+        view.checks.topLevelItem(i)
+        for i in range(view.checks.topLevelItemCount())
+        if view.checks.topLevelItem(i).text(1) == "fail (follows)"
+    ]
+    assert [i.text(0) for i in follows] == ["quality.segments"]
+    assert follows[0].text(3).startswith("follows from integrity.objects (")
+    table.selectRow(2)
     assert reasons["structure.idr"].startswith("4 of 4 segments start with an IDR")  # measured
     vmaf = {r.rung: r.frames.vmaf for r in game.rungs}
     with qtbot.waitSignal(view.compare_requested) as signal:
