@@ -31,6 +31,8 @@ SSAI_TOKEN = "ssai_token"
 #: keyring names of a profile's playback API token and gate signing key (migration audit)
 VIEWER_API_TOKEN = "viewer_api_token"
 GATE_SIGNING_KEY = "gate_signing_key"
+#: keyring name of a profile's Ray cluster auth token (``RAY_AUTH_MODE=token`` clusters)
+RAY_TOKEN = "ray_token"
 
 
 @dataclass
@@ -61,6 +63,14 @@ class AppContext:
     def title(self) -> str:
         """Window-title label: ``DEMO`` for the embedded stack, else the profile name."""
         return "DEMO (embedded local stack)" if self.profile.is_demo else self.profile.name
+
+    def hold_demo_stack_for(self, pid: int) -> None:
+        """Lease the demo stack to process ``pid`` too (the local Ray head, whose workers
+        read the demo bucket after this console has gone); nothing for other profiles."""
+        if self.profile.is_demo:
+            from console.demo.stack import hold_demo_stack_for
+
+            hold_demo_stack_for(pid)
 
     async def aclose(self) -> None:
         """Close everything, awaiting the assets client's connections (idempotent)."""

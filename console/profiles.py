@@ -14,6 +14,7 @@ File format::
     ssai_url = "https://ssai.example.com"
     assets_api_url = "https://api.example.com"
     viewer_url = "https://watch.example.com"     # playback API + gate (migration audit)
+    ray_address = "http://ray-head:8265"          # Ray Jobs API (--on-cluster)
     channels = ["live/sports1", "live/sports2"]   # cue service channels (org/channel)
 """
 
@@ -55,6 +56,10 @@ class Profile:
     viewer_url: str = ""
     """The origin of the playback API and the gate (``/api/games/…``, ``/games/…``,
     docs/contracts.md §1.5), for the migration audit; empty: no audit."""
+    ray_address: str = ""
+    """The Ray cluster's Jobs API (``http://HEAD:8265``) for ``--on-cluster`` backfills and
+    spot-checks; empty: none (the demo profile uses the local head of ``main.py cluster
+    start``)."""
 
     def storage_config(self, credentials: CredentialStore) -> StorageConfig:
         """The S3 config with keys from the keyring; raises ``BadConfig`` when unset."""
@@ -119,6 +124,8 @@ def save_profile(profile: Profile, *, make_default: bool = False, path: Path | N
             del fields["source_prefix"]
         if not fields["viewer_url"]:  # written only when the audit has a viewer side
             del fields["viewer_url"]
+        if not fields["ray_address"]:  # written only when the profile names a cluster
+            del fields["ray_address"]
         rows[name] = fields
     data = {"default": profile.name if make_default or not default else default, "profiles": rows}
     tmp = path.with_suffix(".tmp")

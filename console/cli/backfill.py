@@ -1,10 +1,12 @@
 """``main.py backfill``: ABR backfill jobs from the terminal, in the same jobs model (and
 SQLite history) as the GUI.
 
-``backfill --game ID [--game ID…] | --league L [--limit N] [--force] [--yes]``: plans the
-request (``console.ops.backfill``), asks before writing to a non-demo profile (unless
-``--yes``), runs the jobs one encode at a time with a progress line, and exits 0 when
-every job succeeded, 1 when any failed or was cancelled, 2 on a usage problem.
+``backfill --game ID [--game ID…] | --league L [--limit N] [--force] [--yes]
+[--on-cluster]``: plans the request (``console.ops.backfill``), asks before writing to a
+non-demo profile (unless ``--yes``), runs the jobs one encode at a time with a progress
+line (or, with ``--on-cluster``, as one Ray job with a task per game: ``console.cli.
+cluster``), and exits 0 when every job succeeded, 1 when any failed or was cancelled, 2 on
+a usage problem.
 
 ``VIDEO_OPS_TEST_HOLD_AFTER=<stage>`` (fault injection for the crash-safety tests) makes a
 job print ``HOLD <stage>`` and wait forever after that durable step ("ledger", "anchor",
@@ -18,6 +20,7 @@ import asyncio
 import os
 import sys
 
+from console.cli.cluster import add_cluster_option, run_on_cluster
 from console.cli.progress import CliProgress
 from console.cli.session import CliSession, Unusable
 from console.context import AppContext
@@ -40,6 +43,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     backfill.add_argument("--limit", type=int, help="at most N games of the league")
     backfill.add_argument("--force", action="store_true", help="re-encode v1.5 games too")
     backfill.add_argument("--yes", action="store_true", help="do not ask before writing")
+    add_cluster_option(backfill)
 
 
 def hold_checkpoint() -> Checkpoint:
@@ -63,7 +67,7 @@ async def _plan(context: AppContext, args: argparse.Namespace) -> BackfillPlan:
     return plan_batch(games, force=args.force, limit=args.limit)
 
 
-def _confirmed(context: AppContext, plan: BackfillPlan, yes: bool) -> bool:
+def _confirmed(context: AppContext, plan: BackfillPlan, yes: bool, where: str) -> bool:
     """Demo profile: go. Another profile: ``--yes`` or a typed "yes" on a terminal."""
     if context.profile.is_demo or yes:
         return True
@@ -77,7 +81,7 @@ def _confirmed(context: AppContext, plan: BackfillPlan, yes: bool) -> bool:
     answer = input(
         f"Backfill {len(plan.games)} game(s) in bucket {context.profile.bucket!r} of profile "
         f"{context.profile.name!r}? This writes rung objects, master.v1.m3u8 and master.m3u8. "
-        "Type yes: "
+        f"It runs {where}. Type yes: "
     )
     return answer.strip().lower() == "yes"
 
@@ -99,8 +103,17 @@ async def run_backfill(args: argparse.Namespace) -> int:
             f"{len(plan.games)} game(s) to backfill with {jobs.ladder.label} on profile "
             f"{context.profile.name!r}: {', '.join(g.id for g in plan.games)}"
         )
-        if not _confirmed(context, plan, args.yes):
+        where = "on the profile's Ray cluster" if args.on_cluster else "on this machine"
+        if not _confirmed(context, plan, args.yes, where):
             return 2
+        if args.on_cluster:
+            _, batch = await run_on_cluster(
+                session, "backfill", [g.id for g in plan.games], jobs.ladder, force=args.force
+            )
+            rows = list(batch.games.values())
+            done = sum(r.state == "succeeded" for r in rows)
+            print(f"{done} of {len(rows)} backfill(s) succeeded on the cluster.")
+            return 0 if done == len(rows) else 1
         checkpoint = hold_checkpoint()
         with CliProgress(runner):
             records = [

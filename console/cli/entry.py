@@ -19,6 +19,7 @@ from console.cli import (
     backfill,
     catalog,
     clips,
+    cluster,
     cues,
     demo,
     ladder,
@@ -42,6 +43,7 @@ ASYNC_COMMANDS = {
     "audit": audit.run_audit,
     "ladder": ladder.run_ladder,
     "ledger": ledger.run_ledger,
+    "cluster": cluster.run_cluster,
 }
 #: command → plain function of the parsed arguments, returning the exit code
 SYNC_COMMANDS = {"demo": demo.run_demo, "profile": profiles.run_profile}
@@ -62,6 +64,7 @@ def _parser() -> argparse.ArgumentParser:
         ledger,
         audit,
         clips,
+        cluster,
         demo,
     ):
         module.add_parser(commands)

@@ -1,5 +1,5 @@
 """``main.py profile …``: production profiles in ``profiles.toml`` (no secrets there) and
-their secrets in the OS keyring (S3 keys, the assets API and cue service tokens)."""
+their secrets in the OS keyring (S3 keys, the assets API, cue service and Ray tokens)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,13 @@ import getpass
 import sys
 
 from console.cli.session import Unusable
-from console.context import ASSETS_API_TOKEN, GATE_SIGNING_KEY, SSAI_TOKEN, VIEWER_API_TOKEN
+from console.context import (
+    ASSETS_API_TOKEN,
+    GATE_SIGNING_KEY,
+    RAY_TOKEN,
+    SSAI_TOKEN,
+    VIEWER_API_TOKEN,
+)
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
@@ -35,6 +41,9 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         help="key prefix of {game_id}.mp4 sources for spot-check fidelity",
     )
     add.add_argument("--viewer-url", default="", help="origin of the playback API and gate (audit)")
+    add.add_argument(
+        "--ray-address", default="", help="Ray cluster's Jobs API, http://HEAD:8265 (--on-cluster)"
+    )
     add.add_argument("--default", action="store_true", help="make it the default profile")
     keys = profile_cmd.add_parser("set-keys", help="store S3 keys in the OS keyring (prompted)")
     keys.add_argument("name")
@@ -42,8 +51,9 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     token.add_argument("name")
     token.add_argument(
         "api",
-        choices=["assets", "cues", "viewer", "gate"],
-        help="which API the token is for (viewer: the playback API; gate: its signing key)",
+        choices=["assets", "cues", "viewer", "gate", "ray"],
+        help="which API the token is for (viewer: the playback API; gate: its signing key; "
+        "ray: the Ray cluster's auth token)",
     )
 
 
@@ -65,6 +75,7 @@ def run_profile(args: argparse.Namespace) -> int:
         for name, p in profiles.items():
             mark = "*" if name == default else " "
             extra = f"  sources={p.source_prefix}" if p.source_prefix else ""
+            extra += f"  ray={p.ray_address}" if p.ray_address else ""
             print(f"{mark} {name:16} {p.endpoint_url}  bucket={p.bucket}{extra}")
         return 0
     if args.profile_command == "add":
@@ -85,6 +96,7 @@ def run_profile(args: argparse.Namespace) -> int:
             channels=tuple(args.channel),
             source_prefix=args.source_prefix,
             viewer_url=args.viewer_url,
+            ray_address=args.ray_address,
         )
         save_profile(profile, make_default=args.default)
         print(f"Profile {args.name!r} saved. Store its keys: main.py profile set-keys {args.name}")
@@ -125,6 +137,7 @@ def _set_token(name: str, api: str) -> int:
         "assets": ASSETS_API_TOKEN,
         "viewer": VIEWER_API_TOKEN,
         "gate": GATE_SIGNING_KEY,
+        "ray": RAY_TOKEN,
     }
     if not store.set(name, names[api], secret):
         print(f"Not saved: {store.status}.", file=sys.stderr)

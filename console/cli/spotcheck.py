@@ -2,7 +2,8 @@
 SQLite history) as the GUI.
 
 ``spotcheck --game ID [--game ID…] | --league L --sample N [--seed S] [--source-prefix P]
-[--json]``: runs one job per game (one at a time), prints each game's verdict with the
+[--json] [--on-cluster]``: runs one job per game (one at a time; with ``--on-cluster`` one
+Ray job with a task per game, ``console.cli.cluster``), prints each game's verdict with the
 failed checks and where its report is, and exits 0 when every check of every game passed,
 1 when any failed (or a job could not run), 2 on a usage problem. With ``--json`` stdout is
 one JSON document (``{"verdict", "seed", "reports", "games"}``; ``games`` as in the
@@ -17,6 +18,7 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
+from console.cli.cluster import add_cluster_option, run_on_cluster
 from console.cli.progress import CliProgress
 from console.cli.session import CliSession, Unusable
 from console.context import AppContext
@@ -42,6 +44,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         "(default: the profile's source_prefix)",
     )
     spot.add_argument("--json", action="store_true", help="print the reports as one JSON")
+    add_cluster_option(spot)
 
 
 async def _plan(context: AppContext, args: argparse.Namespace) -> SpotcheckPlan:
@@ -93,20 +96,29 @@ async def run_spotcheck(args: argparse.Namespace) -> int:
                     )
                 )
             return 0
-        finished = await run_jobs(session, jobs, [g.id for g in plan.games], out)
+        ids = [g.id for g in plan.games]
+        if args.on_cluster:
+            _, batch = await run_on_cluster(
+                session, KIND, ids, jobs.ladder, out, source_prefix=jobs.source_prefix
+            )
+            finished = [
+                (r.game, r.result if r.state == "succeeded" else None, r.error or r.state)
+                for r in batch.games.values()
+            ]
+        else:
+            finished = [
+                (r.target, r.result if r.state is JobState.SUCCEEDED else None, r.error)
+                for r in await run_jobs(session, jobs, ids, out)
+            ]
         games, reports, failed = [], [], False
-        for record in finished:
-            if record.state is not JobState.SUCCEEDED:
+        for target, result, error in finished:
+            if result is None:
                 failed = True
-                print(f"ERROR {record.target}: {record.error}", file=out)
+                print(f"ERROR {target}: {error}", file=out)
                 continue
-            result = record.result
             reports.append(result["report"])
             failed = failed or result["verdict"] != "pass"
-            print(
-                f"{result['verdict'].upper():5} {record.target}  report: {result['report']}",
-                file=out,
-            )
+            print(f"{result['verdict'].upper():5} {target}  report: {result['report']}", file=out)
             for line in result.get("failures", []):
                 finding, _, step = line.partition(" -> next: ")
                 print(f"      {finding}", file=out)

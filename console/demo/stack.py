@@ -290,6 +290,15 @@ def ensure_demo_stack(data_dir: Path | None = None, timeout: float = START_TIMEO
     return endpoint
 
 
+def hold_demo_stack_for(pid: int, data_dir: Path | None = None) -> None:
+    """Lease the running demo stack to process ``pid`` (another program using it, e.g. the
+    local Ray head whose workers read the demo bucket): the server keeps running while that
+    process lives. The lease is dropped with the process (a dead pid counts for nothing)."""
+    lease = state.demo_dir(data_dir) / state.CLIENTS_DIR / str(pid)
+    lease.parent.mkdir(parents=True, exist_ok=True)
+    lease.write_text(json.dumps({"pid": pid, "argv0": "ray"}) + "\n", encoding="utf-8")
+
+
 def release_demo_stack(data_dir: Path | None = None) -> None:
     """Remove this process's lease (idempotent; also done at interpreter exit). The server
     keeps running for its other clients, or exits after its idle delay."""
