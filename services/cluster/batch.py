@@ -36,6 +36,11 @@ from services.jobs.eta import EtaEstimator
 RAY_VERSION = "2.60.0"
 POLL_INTERVAL_S = 1.0
 STOP_TIMEOUT_S = 60.0
+TAIL_WAIT_S = 10.0
+SUBMIT_ATTEMPTS = 30
+SUBMIT_RETRY_S = 1.0
+"""A head that has just started answers "No available agent to submit job, please try
+again later" (HTTP 500) until its node's job agent has registered: retried that long."""
 METADATA_APP = "video-ops-console"
 
 
@@ -235,15 +240,25 @@ class ClusterBatch:
             f"package {package_uri()} " + ("uploaded" if uploaded else "already on the cluster")
         )
         submission_id = f"voc-{spec.kind}-{reporter.job_id}"
-        await client.submit(
-            submission_id=submission_id,
-            entrypoint=spec.entrypoint(reporter.job_id),
-            runtime_env={
-                "working_dir": package_uri(),
-                "env_vars": {"RAY_DEDUP_LOGS": "0", "PYTHONUNBUFFERED": "1"},
-            },
-            metadata=spec.metadata(reporter.job_id),
-        )
+        for attempt in range(1, SUBMIT_ATTEMPTS + 1):
+            try:
+                await client.submit(
+                    submission_id=submission_id,
+                    entrypoint=spec.entrypoint(reporter.job_id),
+                    runtime_env={
+                        "working_dir": package_uri(),
+                        "env_vars": {"RAY_DEDUP_LOGS": "0", "PYTHONUNBUFFERED": "1"},
+                    },
+                    metadata=spec.metadata(reporter.job_id),
+                )
+                break
+            except UpstreamError as exc:
+                if await client.find(submission_id) is not None:
+                    break  # the first try got through (its answer was lost)
+                if "try again later" not in str(exc) or attempt == SUBMIT_ATTEMPTS:
+                    raise
+                reporter.progress(None, "connect", f"the cluster is not ready yet: {exc}")
+                await asyncio.sleep(SUBMIT_RETRY_S)
         reporter.log(
             f"submitted Ray job {submission_id} to {client.address}: {len(spec.games)} game(s), "
             f"{spec.cpus_per_task:g} CPU each"
@@ -259,12 +274,24 @@ class ClusterBatch:
                 await self._apply(event, reporter)
             self._report(reporter, job)
             if job.finished:
-                for event in parse_events(
-                    cursor.feed(await client.logs(self.submission_id) + "\n")
-                ):
-                    await self._apply(event, reporter)
+                await self._read_tail(client, cursor, reporter)
                 return job
             await asyncio.sleep(self._poll_s)
+
+    async def _read_tail(
+        self, client: RayJobsClient, cursor: LogCursor, reporter: JobReporter
+    ) -> None:
+        """Read the log's last lines: Ray may report the job ended before its log file has
+        the driver's final prints, so wait (up to ``TAIL_WAIT_S``) for every game's end."""
+        deadline = time.monotonic() + TAIL_WAIT_S
+        while True:
+            whole = await client.logs(self.submission_id or "")
+            done = time.monotonic() > deadline
+            for event in parse_events(cursor.feed(whole + "\n" if done else whole)):
+                await self._apply(event, reporter)
+            if done or all(r.finished for r in self.games.values()):
+                return
+            await asyncio.sleep(0.25)
 
     async def _apply(self, event: ClusterEvent, reporter: JobReporter) -> None:
         data = event.data
@@ -278,6 +305,8 @@ class ClusterBatch:
         if event.event == "log":
             reporter.log(f"[{event.game}] {data.get('line', '')}")
             return
+        if row.finished:
+            return  # workers' prints reach the log after the driver's own "finished"
         if event.event == "started":
             row = replace(
                 row, state="running", attempts=row.attempts + 1, node=str(data.get("node", ""))

@@ -1,7 +1,7 @@
 """A Ray head node on loopback for the demo profile (and the tests): start, status, stop.
 
 ``start_local_head(folder, num_cpus=…)`` runs ``ray start --head`` with every listener it
-lets us choose on 127.0.0.1 (GCS port and dashboard on free ports, usage stats off) and
+lets us choose on 127.0.0.1 (GCS, dashboard and agent ports free ones, usage stats off) and
 token authentication on (``RAY_AUTH_MODE=token``, the token in ``folder/auth_token``, mode
 0600, sent by the console as ``Authorization: Bearer``). The head and every process it
 spawns (raylet, dashboard, job drivers, workers and the ffmpeg they run) carry the
@@ -33,6 +33,16 @@ from pathlib import Path
 from services.errors import BadConfig, ServiceError
 
 CLUSTER_ID_ENV = "VIDEO_OPS_CLUSTER_ID"
+_OWN_PORTS = (
+    "dashboard-agent-listen-port",
+    "dashboard-agent-grpc-port",
+    "runtime-env-agent-port",
+    "metrics-export-port",
+    "ray-client-server-port",
+)
+"""Ports Ray would otherwise take at fixed defaults (52365, 10001, …): a second head on
+the same machine (another data dir, a test) would find them taken and never get a job
+agent ("No available agent to submit job")."""
 HEAD_FILE = "head.json"
 TOKEN_FILE = "auth_token"
 START_TIMEOUT_S = 120.0
@@ -166,6 +176,7 @@ def start_local_head(
         f"--dashboard-port={dashboard_port}",
         "--include-dashboard=true",
         f"--num-cpus={cpus}",
+        *(f"--{name}={_free_port()}" for name in _OWN_PORTS),
         f"--temp-dir={temp_dir}",
         "--disable-usage-stats",
     ]
