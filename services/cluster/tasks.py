@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import resource
 import shutil
 import socket
 import tempfile
@@ -119,6 +120,13 @@ class _PrintingReporter:
         print(event_line(event, self._request.game_id, **fields), flush=True)
 
 
+def cpu_seconds() -> float:
+    """CPU seconds (user + system) of this process and its finished children (ffmpeg)."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    tools = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + tools.ru_utime + tools.ru_stime
+
+
 def _remove_stale_work() -> None:
     with contextlib.suppress(OSError):
         for folder in WORK_ROOT.iterdir():
@@ -132,8 +140,9 @@ def run_game(request: GameRequest) -> dict[str, Any]:
     "result", "node"}`` (``state`` ``succeeded`` or ``failed``: a ``ServiceError`` is a
     result, not a Ray failure, so Ray retries only lost workers). A spot-check's result
     carries its ``report.json`` and ``frames.csv`` texts (``report_json``, ``frames_csv``)
-    for the console to keep. Prints a ``started`` event first (the console counts them:
-    a second one means Ray retried the game after losing its worker)."""
+    for the console to keep; every succeeded result gains ``cpu_seconds`` (this worker's
+    and its tools' CPU time for the game). Prints a ``started`` event first (the console
+    counts them: a second one means Ray retried the game after losing its worker)."""
     reporter = _PrintingReporter(request)
     print(event_line("started", request.game_id, node=reporter.node, pid=os.getpid()), flush=True)
     problem = version_problem(request.ffmpeg_version)
@@ -148,6 +157,7 @@ def run_game(request: GameRequest) -> dict[str, Any]:
     _remove_stale_work()
     work = WORK_ROOT / f"{os.getpid()}-{request.game_id}"
     work.mkdir(parents=True, exist_ok=True)
+    cpu_before = cpu_seconds()
     try:
         outcome = asyncio.run(_run(request, reporter, work))
     except Exception as exc:  # every failure of the game becomes its result
@@ -160,6 +170,7 @@ def run_game(request: GameRequest) -> dict[str, Any]:
         }
     finally:
         shutil.rmtree(work, ignore_errors=True)
+    outcome.result["cpu_seconds"] = round(cpu_seconds() - cpu_before, 2)
     return {
         "state": "succeeded",
         "summary": outcome.summary,
