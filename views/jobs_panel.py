@@ -1,12 +1,14 @@
 """Jobs panel: every job (this session's and the history) with live progress, ETA, state
 filter, cancel (confirmed for running jobs), "open game", copy id, and a live log of the
-selected job. It receives the ``JobsController`` and only connects to its signals."""
+selected job. A batch job (a cluster batch) shows one child row per game: its state,
+progress, ETA and worker node. It receives the ``JobsController`` (and, for batches, the
+feed of game rows) and only connects to their signals."""
 
 from __future__ import annotations
 
 from typing import Protocol
 
-from PySide6.QtCore import Qt, QTimer, SignalInstance
+from PySide6.QtCore import QModelIndex, Qt, QTimer, SignalInstance
 from PySide6.QtCore import Signal as QtSignal
 from PySide6.QtGui import QAction, QFontDatabase, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (
@@ -19,13 +21,14 @@ from PySide6.QtWidgets import (
     QPlainTextEdit,
     QSizePolicy,
     QSplitter,
-    QTableView,
     QToolBar,
+    QTreeView,
     QVBoxLayout,
     QWidget,
 )
 
 from services.jobs.model import ACTIVE_STATES, JobRecord, JobState
+from views.job_games import GameLine, game_report
 from views.jobs_table import (
     COLUMN_WIDTHS,
     DETAIL,
@@ -63,35 +66,59 @@ class JobsFeed(Protocol):
     def load_log(self, job_id: str) -> None: ...
 
 
+class GamesFeed(Protocol):
+    """The per-game rows of batch jobs (``console.gui.cluster_controller``):
+    ``game_row(job_id, row)`` whenever a game of a batch changes (``row``: a
+    ``views.job_games.GameLine``), and ``games_of(job_id)`` for the rows known so far."""
+
+    game_row: SignalInstance
+
+    def games_of(self, job_id: str) -> list: ...
+
+
 class JobsPanel(QWidget):
     """Toolbar + jobs table + log. Emits ``open_target(str)`` (the job's target, a game
     id) when the operator asks to open it; the main window connects it to the catalog.
     Emits ``open_report(JobRecord)`` for a finished job that saved a report (a spot-check):
-    "Open report", or a double click on it (other jobs: a double click shows the log)."""
+    "Open report", or a double click on it (other jobs: a double click shows the log).
+    A game row of a batch is that game for "Open game" and the detail, and its batch for
+    cancel, copy id and the log; a spot-checked game's report opens with
+    ``open_game_report(job_id, game, path)``."""
 
     open_target = QtSignal(str)
     target_selected = QtSignal(str)
     """The target (game id) of the one job the operator selected, to show its detail."""
     open_report = QtSignal(object)
+    open_game_report = QtSignal(str, str, str)
 
-    def __init__(self, controller: JobsFeed, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        controller: JobsFeed,
+        parent: QWidget | None = None,
+        *,
+        games: GamesFeed | None = None,
+    ) -> None:
         super().__init__(parent)
         self.controller = controller
+        self.games = games
         self.model = JobsTableModel(self)
         self.proxy = StateFilter(self)
         self.proxy.setSourceModel(self.model)
         self._log_job: str | None = None
 
-        self.table = QTableView()
+        self.table = QTreeView()
         self.table.setModel(self.proxy)
         self.table.setItemDelegateForColumn(PROGRESS, ProgressDelegate(self.table))
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.table.setAlternatingRowColors(True)
         self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
-        self.table.verticalHeader().hide()
-        self.table.verticalHeader().setDefaultSectionSize(24)
-        header = self.table.horizontalHeader()
+        self.table.setUniformRowHeights(True)
+        self.table.setAllColumnsShowFocus(True)
+        self.table.setIndentation(14)
+        self.table.setExpandsOnDoubleClick(False)  # a double click opens the log/report
+        header = self.table.header()
+        header.setStretchLastSection(False)
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setSectionResizeMode(DETAIL, QHeaderView.ResizeMode.Stretch)
         for column, width in COLUMN_WIDTHS.items():
@@ -181,6 +208,9 @@ class JobsPanel(QWidget):
         controller.log_line.connect(self._on_log_line)
         controller.history_loaded.connect(self._on_history)
         controller.log_loaded.connect(self._on_log_loaded)
+        self.proxy.rowsInserted.connect(self._expand_batch)
+        if games is not None:
+            games.game_row.connect(self._on_game_row)
 
         self._on_selection()
         controller.load_history(HISTORY_LIMIT)
@@ -197,36 +227,82 @@ class JobsPanel(QWidget):
 
     # --- selection -----------------------------------------------------------------------
 
+    def _selected_sources(self) -> list[QModelIndex]:
+        """The selected rows' source indexes (column 0), top to bottom."""
+        indexes = [self.proxy.mapToSource(i) for i in self.table.selectionModel().selectedRows()]
+        return sorted(
+            (i for i in indexes if i.isValid()),
+            key=lambda i: (i.parent().row(), i.row()) if i.parent().isValid() else (i.row(), -1),
+        )
+
     def selected_records(self) -> list[JobRecord]:
-        """The selected jobs, top to bottom."""
-        rows = sorted(i.row() for i in self.table.selectionModel().selectedRows())
-        return [
-            self.model.record(self.proxy.mapToSource(self.proxy.index(r, 0)).row()) for r in rows
-        ]
+        """The selected jobs, top to bottom (a selected game row stands for its batch)."""
+        records: list[JobRecord] = []
+        for index in self._selected_sources():
+            record = self.model.job_of(index)
+            if record is not None and all(r.id != record.id for r in records):
+                records.append(record)
+        return records
+
+    def selected_game(self) -> tuple[JobRecord, GameLine] | None:
+        """The batch job and game of the one selected row, when it is a game row."""
+        sources = self._selected_sources()
+        if len(sources) != 1:
+            return None
+        game, record = self.model.game(sources[0]), self.model.job_of(sources[0])
+        return (record, game) if game is not None and record is not None else None
+
+    def _selected_target(self) -> str:
+        """The game the one selected row is about ("" for none, or a batch's own row)."""
+        chosen = self.selected_game()
+        if chosen is not None:
+            return chosen[1].game
+        records = self.selected_records()
+        if len(records) != 1 or self.model.games_of(records[0].id):
+            return ""
+        return records[0].target
 
     def select_job(self, job_id: str) -> None:
         """Select (and scroll to) a job's row, if it is shown."""
         row = self.model.row_of(job_id)
         if row is None:
             return
-        index = self.proxy.mapFromSource(self.model.index(row, 0))
+        self._select(self.proxy.mapFromSource(self.model.index(row, 0)))
+
+    def select_game(self, job_id: str, game: str) -> None:
+        """Select (and scroll to) a batch's game row, if it is shown."""
+        row = self.model.row_of(job_id)
+        if row is None:
+            return
+        parent = self.model.index(row, 0)
+        for n, shown in enumerate(self.model.games_of(job_id)):
+            if shown.game == game:
+                self._select(self.proxy.mapFromSource(self.model.index(n, 0, parent)))
+                return
+
+    def _select(self, index: QModelIndex) -> None:
         if index.isValid():
-            self.table.selectRow(index.row())
+            self.table.setCurrentIndex(index)
             self.table.scrollTo(index)
 
     def _on_selection(self, *_args) -> None:
         records = self.selected_records()
+        chosen = self.selected_game()
         self.cancel_action.setEnabled(any(r.active for r in records))
-        self.open_action.setEnabled(len(records) == 1 and bool(records[0].target))
-        self.report_action.setEnabled(len(records) == 1 and _has_report(records[0]))
+        self.open_action.setEnabled(bool(self._selected_target()))
+        self.report_action.setEnabled(
+            bool(game_report(chosen[1]))
+            if chosen is not None
+            else len(records) == 1 and _has_report(records[0])
+        )
         self.copy_action.setEnabled(bool(records))
         self._follow(records[0] if len(records) == 1 else None)
 
     def _on_selection_changed(self, *_args) -> None:
         self._on_selection()
-        records = self.selected_records()
-        if len(records) == 1 and records[0].target:
-            self.target_selected.emit(records[0].target)
+        target = self._selected_target()
+        if target:
+            self.target_selected.emit(target)
 
     def _on_filter(self, label: str) -> None:
         self.proxy.set_states(STATE_FILTERS[label])
@@ -241,10 +317,30 @@ class JobsPanel(QWidget):
     # --- controller signals --------------------------------------------------------------
 
     def _on_job_changed(self, record: JobRecord) -> None:
+        known = self.model.row_of(record.id) is not None
         self.model.upsert(record)
+        if not known and self.games is not None and not self.model.games_of(record.id):
+            games = self.games.games_of(record.id)
+            if games:
+                self.model.set_games(record.id, games)
         self._update_count()
         if any(r.id == record.id for r in self.selected_records()):
             self._on_selection()
+
+    def _on_game_row(self, job_id: str, game: GameLine) -> None:
+        self.model.upsert_game(job_id, game)
+        if any(r.id == job_id for r in self.selected_records()):
+            self._on_selection()
+
+    def _expand_batch(self, parent: QModelIndex, first: int, last: int) -> None:
+        """Game rows appearing under a batch are shown (the batch's row is expanded)."""
+        if parent.isValid():
+            self.table.expand(parent)
+        else:
+            for row in range(first, last + 1):
+                index = self.proxy.index(row, 0)
+                if self.proxy.rowCount(index):
+                    self.table.expand(index)
 
     def _on_history(self, records: list[JobRecord]) -> None:
         """The stored history arrived: show it, keeping jobs that changed meanwhile."""
@@ -282,7 +378,10 @@ class JobsPanel(QWidget):
 
     def _on_double_click(self, *_args) -> None:
         records = self.selected_records()
-        if len(records) == 1 and _has_report(records[0]):
+        chosen = self.selected_game()
+        if chosen is not None and game_report(chosen[1]):
+            self.open_selected_report()
+        elif chosen is None and len(records) == 1 and _has_report(records[0]):
             self.open_report.emit(records[0])
         else:
             self._show_log_of_current()
@@ -303,7 +402,8 @@ class JobsPanel(QWidget):
         if record.id == self._log_job:
             return
         self._log_job = record.id
-        self.log_title.setText(f"Log of {record.kind} {record.target} (job {record.id})")
+        what = record.title if self.model.games_of(record.id) else f"{record.kind} {record.target}"
+        self.log_title.setText(f"Log of {what} (job {record.id})")
         self.log_view.clear()
         self.controller.load_log(record.id)
 
@@ -338,11 +438,17 @@ class JobsPanel(QWidget):
         return box.clickedButton() is stop
 
     def open_selected(self) -> None:
-        records = self.selected_records()
-        if len(records) == 1 and records[0].target:
-            self.open_target.emit(records[0].target)
+        target = self._selected_target()
+        if target:
+            self.open_target.emit(target)
 
     def open_selected_report(self) -> None:
+        chosen = self.selected_game()
+        if chosen is not None:
+            record, game = chosen
+            if game_report(game):
+                self.open_game_report.emit(record.id, game.game, game_report(game))
+            return
         records = self.selected_records()
         if len(records) == 1 and _has_report(records[0]):
             self.open_report.emit(records[0])

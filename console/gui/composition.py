@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from console.gui.audit_controller import AuditController
     from console.gui.backfill_controller import BackfillController
     from console.gui.clip_controller import ClipController
+    from console.gui.cluster_controller import ClusterController
     from console.gui.compare_controller import CompareController
     from console.gui.cue_controller import CueController
     from console.gui.jobs_controller import JobsController
@@ -70,10 +71,12 @@ class Console:
     clips: ClipController
     audit: AuditController | None = None
     monitor: MonitorController | None = None
+    cluster: ClusterController | None = None
 
     async def aclose(self) -> None:
         """Stop controllers and the player, cancel running jobs (their ffmpeg stops, their
-        games stay on v1), then close the services' connections."""
+        games stay on v1; cluster batches are detached first: their Ray jobs keep running
+        and the next start re-attaches), then close the services' connections."""
         self._stop_controllers()
         await self.jobs.runner.aclose()
         await self.context.aclose()
@@ -101,6 +104,7 @@ class Console:
             self.clips,
             *([self.audit] if self.audit is not None else []),
             *([self.monitor] if self.monitor is not None else []),
+            *([self.cluster] if self.cluster is not None else []),
         ):
             controller.shutdown()
         self.player.shutdown()
@@ -112,6 +116,7 @@ async def build_console(app: QApplication, profile: str | None = None) -> Consol
     from console.gui.audit_controller import AuditController, wire_audit
     from console.gui.backfill_controller import BackfillController
     from console.gui.clip_controller import ClipController
+    from console.gui.cluster_controller import ClusterController, wire_cluster
     from console.gui.compare_controller import CompareController
     from console.gui.cue_controller import CueController
     from console.gui.jobs_controller import JobsController
@@ -146,7 +151,6 @@ async def build_console(app: QApplication, profile: str | None = None) -> Consol
     asset_detail = AssetDetailPanel()
     runner = JobRunner.at(jobs_db_path())
     jobs = JobsController(runner)
-    jobs_panel = JobsPanel(jobs)
     backfill = BackfillController(context, jobs)
     cues = CueController(context)
     cues_panel = CuesPanel(cues)
@@ -154,6 +158,13 @@ async def build_console(app: QApplication, profile: str | None = None) -> Consol
     monitor = MonitorController(context)
     monitor_panel = MonitorPanel(monitor)
     spotcheck = SpotcheckController(context, jobs)
+    cluster = ClusterController(
+        context,
+        jobs,
+        backfill.backfills.ladder,
+        source_prefix=spotcheck.spotchecks.source_prefix,
+    )
+    jobs_panel = JobsPanel(jobs, games=cluster)
     window = MainWindow(
         title=title,
         is_demo=context.profile.is_demo,
@@ -176,8 +187,11 @@ async def build_console(app: QApplication, profile: str | None = None) -> Consol
         controller.error.connect(window.show_error)
         controller.status.connect(window.show_status)
     jobs.error.connect(window.show_error)
-    wire_backfill(window, catalog, catalog_panel, detail_panel, backfill, jobs_panel, context)
-    wire_spotcheck(window, catalog_panel, spotcheck, jobs_panel, compare)
+    wire_backfill(
+        window, catalog, catalog_panel, detail_panel, backfill, jobs_panel, context, cluster
+    )
+    wire_spotcheck(window, catalog_panel, spotcheck, jobs_panel, compare, cluster)
+    wire_cluster(window, jobs_panel, spotcheck, cluster)
     audit = AuditController(context, jobs)
     wire_audit(window, catalog_panel, jobs_panel, audit)
     if runner.store.recovered:
@@ -237,6 +251,7 @@ async def build_console(app: QApplication, profile: str | None = None) -> Consol
         clips,
         audit,
         monitor,
+        cluster,
     )
 
 
@@ -289,10 +304,12 @@ def wire_clips_and_compare(window, player, clips, compare, detail_panel) -> None
 
 
 def wire_backfill(
-    window, catalog, catalog_panel, detail_panel, backfill, jobs_panel, context
+    window, catalog, catalog_panel, detail_panel, backfill, jobs_panel, context, cluster=None
 ) -> None:
-    """Catalog → confirmation → backfill jobs; a finished job re-reads its game; the Jobs
-    panel's "open game" shows the game in the catalog with its detail."""
+    """Catalog → confirmation (where: this machine or the profile's Ray cluster) →
+    backfill jobs, or one cluster batch; a finished job (or a batch's finished game)
+    re-reads its game; the Jobs panel's "open game" shows the game in the catalog with its
+    detail."""
     from views.backfill_dialog import BackfillDialog
 
     def ask(games: list, explicit: bool) -> None:
@@ -307,11 +324,15 @@ def wire_backfill(
             is_demo=context.profile.is_demo,
             ladder=backfill.ladder_label,
             parent=window,
+            **_cluster_choice(cluster),
         )
         if dialog.exec():
             chosen = set(dialog.games)
             plan = backfill.plan([g for g in games if g.id in chosen], explicit=True)
-            backfill.submit(plan, force=dialog.force)
+            if dialog.on_cluster and cluster is not None:
+                cluster.submit("backfill", [g.id for g in plan.games], force=dialog.force)
+            else:
+                backfill.submit(plan, force=dialog.force)
             window.show_section(jobs_panel)
 
     def game_changed(game_id: str) -> None:
@@ -327,17 +348,21 @@ def wire_backfill(
 
     catalog_panel.backfill_requested.connect(ask)
     backfill.game_changed.connect(game_changed)
+    if cluster is not None:
+        cluster.game_changed.connect(game_changed)
     backfill.status.connect(window.show_status)
     jobs_panel.open_target.connect(open_game)
     jobs_panel.target_selected.connect(catalog.load_detail)
 
 
-def wire_spotcheck(window, catalog_panel, spotcheck, jobs_panel, compare) -> None:
-    """Catalog → spot-check jobs; the Jobs panel's "Open report" → the report view (a
-    window of its own); a click on a plot point opens the compare view on that rung
+def wire_spotcheck(window, catalog_panel, spotcheck, jobs_panel, compare, cluster=None) -> None:
+    """Catalog → spot-check jobs (when the profile has a Ray cluster, a dialog asks where:
+    this machine, or one cluster batch); the Jobs panel's "Open report" → the report view
+    (a window of its own); a click on a plot point opens the compare view on that rung
     against the report's reference, at that frame."""
     from PySide6.QtCore import Qt
 
+    from views.spotcheck_dialog import SpotcheckDialog
     from views.spotcheck_report import SpotcheckReportView
 
     views: list = []
@@ -353,7 +378,20 @@ def wire_spotcheck(window, catalog_panel, spotcheck, jobs_panel, compare) -> Non
         view.show()
 
     def submit(games: list, sample: int) -> None:
-        spotcheck.submit(games, sample)
+        if cluster is None or cluster.target is None:  # nothing to choose: this machine
+            spotcheck.submit(games, sample)
+            window.show_section(jobs_panel)
+            return
+        chosen, note = spotcheck.choose(games, sample)
+        dialog = SpotcheckDialog(
+            [g.id for g in chosen], note=note, parent=window, **_cluster_choice(cluster)
+        )
+        if not dialog.exec():
+            return
+        if dialog.on_cluster:
+            cluster.submit("spotcheck", [g.id for g in chosen])
+        else:
+            spotcheck.submit_games(chosen, note)
         window.show_section(jobs_panel)
 
     catalog_panel.spotcheck_requested.connect(submit)
@@ -361,3 +399,16 @@ def wire_spotcheck(window, catalog_panel, spotcheck, jobs_panel, compare) -> Non
     spotcheck.report_loaded.connect(show_report)
     spotcheck.status.connect(window.show_status)
     spotcheck.error.connect(window.show_error)
+
+
+def _cluster_choice(cluster) -> dict[str, str]:
+    """The confirmation dialogs' target arguments: the profile's cluster address, why
+    there is none, and what its last status poll said."""
+    if cluster is None:
+        return {}
+    target, status = cluster.target, cluster.last_status
+    return {
+        "cluster_address": target.address if target is not None else "",
+        "no_cluster_reason": cluster.reason,
+        "cluster_note": f"Last status poll: {status.problem}" if target and status.problem else "",
+    }

@@ -46,12 +46,18 @@ class SpotcheckController(QObject):
     def submit(self, games: list[GameSummary], sample: int = 0) -> list[JobRecord]:
         """One job per game; with ``sample`` > 0, a random sample of that many of the v1.5
         games among ``games`` (the seed is shown so the sample can be redone in the CLI)."""
-        chosen = list(games)
-        note = ""
-        if sample > 0:
-            plan = sample_games(games, sample, new_seed())
-            chosen = list(plan.games)
-            note = f" (sample of {plan.eligible} v1.5 games, seed {plan.seed})"
+        return self.submit_games(*self.choose(games, sample))
+
+    def choose(self, games: list[GameSummary], sample: int = 0) -> tuple[list[GameSummary], str]:
+        """The games a request checks and how they were chosen (``""``, or the sample's
+        size and seed): ``games`` as given, or with ``sample`` > 0 a random sample."""
+        if sample <= 0:
+            return list(games), ""
+        plan = sample_games(games, sample, new_seed())
+        return list(plan.games), f" (sample of {plan.eligible} v1.5 games, seed {plan.seed})"
+
+    def submit_games(self, chosen: list[GameSummary], note: str = "") -> list[JobRecord]:
+        """One job per game of ``chosen`` on this machine (``note`` ends the status)."""
         records = [
             self.jobs.submit(
                 KIND,
@@ -75,6 +81,15 @@ class SpotcheckController(QObject):
         self._ops.run(
             asyncio.to_thread(read_report, Path(record.result["report"])),
             success=lambda games: self.report_loaded.emit(record.id, games),
+        )
+
+    def open_report_file(self, job_id: str, path: str) -> None:
+        """Read one game's saved report (a cluster batch keeps one per game) in a worker
+        thread; emits ``report_loaded`` with ``job_id``."""
+        self._ops.run(
+            asyncio.to_thread(read_report, Path(path)),
+            success=lambda games: self.report_loaded.emit(job_id, games),
+            what=f"Reading the report {path}",
         )
 
     def shutdown(self) -> None:
