@@ -30,6 +30,7 @@ from tests.gui_support import run_task
 from views.backfill_dialog import BackfillDialog
 from views.cluster_status import ClusterStatusBar
 from views.jobs_table import DETAIL, NODE, PROGRESS, STATE, TARGET
+from views.spotcheck_dialog import SpotcheckDialog
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -229,6 +230,36 @@ def test_backfill_on_the_cluster_is_one_job_with_a_row_per_game(console, qtbot, 
     panel.select_game(job_id, SECOND)
     assert panel.open_action.isEnabled()
     window.grab().save(f"{SHOTS}/gui_cluster.png")
+
+    # a spot-check of a v1.5 game: the dialog asks where; cancel stops the Ray job
+    asked: list[SpotcheckDialog] = []
+
+    def on_cluster(dialog: SpotcheckDialog) -> int:
+        asked.append(dialog)
+        dialog.target.set_on_cluster(True)
+        return 1
+
+    monkeypatch.setattr(SpotcheckDialog, "exec", on_cluster)
+    earlier = {r.id for r in jobs.history()}
+    window.catalog_panel.spotcheck_requested.emit([_summary(console, FIRST)], 0)
+    assert [d.games for d in asked] == [[FIRST]]
+    (check,) = [r for r in jobs.history() if r.id not in earlier]
+    assert check.kind == KIND and check.title.startswith("Spot-check")
+    batch = console.cluster.batch_of(check.id)
+    _wait(
+        qtbot, lambda: _child_cells(panel, check.id, STATE) == ["running"], 120_000, jobs, check.id
+    )
+    panel.select_job(check.id)
+    panel.confirm_cancel = lambda records: True
+    panel.request_cancel()
+    _wait(qtbot, lambda: jobs.get(check.id).finished, 90_000, jobs, check.id)
+    assert jobs.get(check.id).state is JobState.CANCELLED
+    assert _child_cells(panel, check.id, STATE) == ["cancelled"]
+    client = console.cluster.target.connect()
+    try:
+        assert run_task(qtbot, client.get(batch.submission_id)).status == "STOPPED"
+    finally:
+        run_task(qtbot, client.aclose())
 
 
 def test_closing_detaches_and_the_next_console_reattaches(demo_cluster, qapp, qloop, qtbot):

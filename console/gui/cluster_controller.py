@@ -96,7 +96,6 @@ class ClusterController(QObject):
         self._detached: set[str] = set()
         self._ops = Operations(self.error.emit)
         self._watching: asyncio.Task | None = None
-        self._first_read = asyncio.Event()
         jobs.job_changed.connect(self._on_job)
 
     # --- the cluster ---------------------------------------------------------------------
@@ -105,11 +104,6 @@ class ClusterController(QObject):
         """Start watching the profile's cluster (and re-attach to its running batches)."""
         if self._watching is None or self._watching.done():
             self._watching = self._ops.run(self._watch(), what="Watching the Ray cluster")
-
-    async def ready(self) -> ClusterStatus:
-        """The status once the first poll has read the profile's cluster."""
-        await self._first_read.wait()
-        return self.last_status
 
     async def _watch(self) -> None:
         await asyncio.to_thread(_warm_caches)
@@ -125,7 +119,6 @@ class ClusterController(QObject):
                 if target is not None:
                     self._ops.run(self.reattach(target), what="Re-attaching to the cluster's jobs")
             self._set_status(await self._read_status(target))
-            self._first_read.set()
             await asyncio.sleep(self.poll_interval_s)
 
     async def _read_status(self, target: ClusterTarget | None) -> ClusterStatus:
