@@ -263,6 +263,7 @@ class ClusterController(QObject):
             if record is not None and record.active:
                 batch.detach()
                 self._detached.add(job_id)
+                self.jobs.cancel(job_id, DETACHED)
                 count += 1
         return count
 
@@ -271,6 +272,12 @@ class ClusterController(QObject):
         polling."""
         self.detach_all()
         self._ops.cancel_all()
+
+
+DETACHED = (
+    "Detached when the console closed: the Ray job keeps running on the cluster, and the "
+    "console re-attaches to it at its next start."
+)
 
 
 def _warm_caches() -> None:

@@ -64,9 +64,10 @@ class JobsController(QObject):
         """``JobRunner.submit``: queue a job (or get the active one on the same target)."""
         return self.runner.submit(kind, target, title, operation, profile=profile)
 
-    def cancel(self, job_id: str) -> bool:
-        """``JobRunner.cancel``: False when the job is unknown or already finished."""
-        return self.runner.cancel(job_id)
+    def cancel(self, job_id: str, reason: str = "") -> bool:
+        """``JobRunner.cancel`` (``reason``: the record's error instead of "Cancelled by the
+        operator."): False when the job is unknown or already finished."""
+        return self.runner.cancel(job_id, reason)
 
     def history(self, limit: int = 200) -> list[JobRecord]:
         """The newest ``limit`` jobs (history plus this session's live ones), newest first."""

@@ -29,6 +29,7 @@ from services.cluster.local_head import (
 )
 from services.cluster.tasks import ACCESS_KEY_ENV, SECRET_KEY_ENV
 from services.errors import BadConfig
+from services.job_reporting import JobReporter
 from services.ladder import Ladder
 from services.media_tools.binaries import ffmpeg_version
 
@@ -168,12 +169,29 @@ class ClusterJobs:
         on_game: GameCallback | None = None,
     ) -> ClusterBatch:
         """The batch operation; spot-check reports are written to
-        ``<data dir>/reports/{console job id}/{game}/``."""
-        keep = _keep_report if spec.kind == "spotcheck" else None
-        options: dict[str, Any] = {"keep_result": keep} if keep else {}
+        ``<data dir>/reports/{console job id}/{game}/``; with a viewer side, a backfill
+        records each game's audit baseline before the submit."""
+        options: dict[str, Any] = {}
+        if spec.kind == "spotcheck":
+            options["keep_result"] = _keep_report
+        elif self.context.viewer is not None:
+            options["prepare"] = self._record_baselines(spec)
         return ClusterBatch(
             self.target.connect, spec, attach_to=attach_to, on_game=on_game, **options
         )
+
+    def _record_baselines(self, spec: BatchSpec):
+        """Before a backfill batch: each game's pre-migration playback URL for the migration
+        audit (``console.ops.audit.record_baseline``, kept once), as the local path does."""
+        context = self.context
+
+        async def prepare(reporter: JobReporter) -> None:
+            from console.ops.audit import record_baseline
+
+            for game in spec.games:
+                reporter.log(await record_baseline(context, game))
+
+        return prepare
 
 
 async def _keep_report(row: GameRow, job_id: str) -> dict[str, Any]:

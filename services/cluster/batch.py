@@ -105,6 +105,7 @@ class BatchSpec:
             "voc_kind": self.kind,
             "voc_profile": self.profile,
             "voc_games": ",".join(self.games),
+            "voc_force": "1" if self.force else "",
         }
 
 
@@ -156,7 +157,12 @@ def spec_of(job: RayJob, template: BatchSpec) -> BatchSpec:
     """The spec of a running job (games and kind from its metadata) over ``template``'s
     store and options, to attach to it."""
     games = tuple(g for g in job.metadata.get("voc_games", "").split(",") if g)
-    return replace(template, kind=job.metadata.get("voc_kind", template.kind), games=games)
+    return replace(
+        template,
+        kind=job.metadata.get("voc_kind", template.kind),
+        games=games,
+        force=bool(job.metadata.get("voc_force")),
+    )
 
 
 class ClusterBatch:
@@ -166,7 +172,9 @@ class ClusterBatch:
     run; ``attach_to`` names a Ray job to follow instead of submitting (re-attach after a
     restart). ``on_game(row)`` is called on the loop thread whenever a game's row changes;
     ``keep_result(row)`` turns a finished game's result into the one the console keeps
-    (the spot-check writes the report files here). Cancel stops the Ray job and waits
+    (the spot-check writes the report files here); ``prepare(reporter)`` runs once the
+    cluster has accepted the version, before the submit (the backfill records the audit's
+    pre-migration baselines there). Cancel stops the Ray job and waits
     until Ray says STOPPED; after ``detach()`` a cancel leaves it running (console exit).
 
     Raises ``ClusterRefused`` (versions), the jobs client's errors (unreachable, refused
@@ -181,6 +189,7 @@ class ClusterBatch:
         attach_to: str | None = None,
         on_game: GameCallback | None = None,
         keep_result: ResultKeeper = _keep_as_is,
+        prepare: Callable[[JobReporter], Awaitable[None]] | None = None,
         poll_interval_s: float = POLL_INTERVAL_S,
     ) -> None:
         self.connect = connect
@@ -190,6 +199,7 @@ class ClusterBatch:
         self.games: dict[str, GameRow] = {g: GameRow(g) for g in spec.games}
         self._on_game = on_game
         self._keep_result = keep_result
+        self._prepare = prepare
         self._poll_s = poll_interval_s
         self._detached = False
         self._eta = {g: EtaEstimator() for g in spec.games}
@@ -235,10 +245,14 @@ class ClusterBatch:
                     f"the same request already runs as Ray job {job.submission_id}: attached"
                 )
                 return job.submission_id
-        uploaded = await client.ensure_package(package_uri(), package_bytes())
-        reporter.log(
-            f"package {package_uri()} " + ("uploaded" if uploaded else "already on the cluster")
-        )
+        uri = await asyncio.to_thread(package_uri)
+        if await client.has_package(uri):
+            reporter.log(f"package {uri} already on the cluster")
+        else:
+            await client.upload_package(uri, await asyncio.to_thread(package_bytes))
+            reporter.log(f"package {uri} uploaded")
+        if self._prepare is not None:
+            await self._prepare(reporter)
         submission_id = f"voc-{spec.kind}-{reporter.job_id}"
         for attempt in range(1, SUBMIT_ATTEMPTS + 1):
             try:
@@ -246,7 +260,7 @@ class ClusterBatch:
                     submission_id=submission_id,
                     entrypoint=spec.entrypoint(reporter.job_id),
                     runtime_env={
-                        "working_dir": package_uri(),
+                        "working_dir": uri,
                         "env_vars": {"RAY_DEDUP_LOGS": "0", "PYTHONUNBUFFERED": "1"},
                     },
                     metadata=spec.metadata(reporter.job_id),
@@ -342,7 +356,10 @@ class ClusterBatch:
             reporter.log(f"[{event.game}] {row.state}: {row.summary or row.error}")
         else:
             return
-        self.games[event.game] = row
+        self._set(row)
+
+    def _set(self, row: GameRow) -> None:
+        self.games[row.game] = row
         if self._on_game is not None:
             self._on_game(row)
 
@@ -368,20 +385,21 @@ class ClusterBatch:
                 reporter.log(f"Ray job {self.submission_id} is {job.status}")
                 break
             await asyncio.sleep(0.25)
-        for game, row in self.games.items():
+        for row in list(self.games.values()):
             if not row.finished:
-                self.games[game] = replace(row, state="cancelled", eta_s=None)
-                if self._on_game is not None:
-                    self._on_game(self.games[game])
+                self._set(replace(row, state="cancelled", eta_s=None))
 
     async def _outcome(self, job: RayJob) -> JobOutcome:
         if self._refused:
+            for row in list(self.games.values()):
+                if not row.finished:
+                    self._set(replace(row, state="failed", error=f"refused: {self._refused}"))
             raise ClusterRefused(f"The cluster refused the batch: {self._refused}. Nothing ran.")
         if job.status != "SUCCEEDED":
             ended = f"the Ray job ended {job.status}: {_last_line(job.message)}"
-            for game, row in self.games.items():
+            for row in list(self.games.values()):
                 if not row.finished:
-                    self.games[game] = replace(row, state="failed", error=ended, eta_s=None)
+                    self._set(replace(row, state="failed", error=ended, eta_s=None))
         rows = list(self.games.values())
         failed = [r for r in rows if r.state != "succeeded"]
         result = {

@@ -176,17 +176,18 @@ class RayJobsClient:
         )
         return str(doc.get("submission_id") or submission_id)
 
-    async def ensure_package(self, uri: str, data: bytes) -> bool:
-        """Upload the ``working_dir`` package ``uri`` (``gcs://_ray_pkg_….zip``, the zip
-        ``data``) unless the cluster already has it; True when it was uploaded."""
-        name = uri.removeprefix("gcs://")
+    async def has_package(self, uri: str) -> bool:
+        """Whether the cluster holds the ``working_dir`` package ``uri``
+        (``gcs://_ray_pkg_….zip``)."""
         try:
-            await self._request("GET", f"/api/packages/gcs/{name}")
-            return False
+            await self._request("GET", f"/api/packages/gcs/{uri.removeprefix('gcs://')}")
+            return True
         except NotFound:
-            pass
-        await self._request("PUT", f"/api/packages/gcs/{name}", content=data)
-        return True
+            return False
+
+    async def upload_package(self, uri: str, data: bytes) -> None:
+        """Upload the zip ``data`` as the package ``uri``."""
+        await self._request("PUT", f"/api/packages/gcs/{uri.removeprefix('gcs://')}", content=data)
 
     async def get(self, submission_id: str) -> RayJob:
         """The job's state. Raises ``NotFound`` for an unknown id."""

@@ -51,6 +51,7 @@ class _Job:
     persisted_at: float = 0.0
     persisted_stage: str = ""
     cancel_requested: bool = False
+    cancel_reason: str = ""
 
 
 class _Reporter:
@@ -168,14 +169,17 @@ class JobRunner:
                 return record
         return None
 
-    def cancel(self, job_id: str) -> bool:
+    def cancel(self, job_id: str, reason: str = "") -> bool:
         """Cancel a job: a queued one is ``cancelled`` at once; a running one gets
         ``CancelledError`` in its operation and is recorded ``cancelled`` once the operation
-        has cleaned up (watch the subscription or ``wait``). False when the job is unknown
-        or already finished."""
+        has cleaned up (watch the subscription or ``wait``), with ``reason`` as its error
+        (default "Cancelled by the operator."; a detached cluster batch says it runs on).
+        False when the job is unknown or already finished."""
         job = self._jobs.get(job_id)
         if job is None or not job.record.active:
             return False
+        if reason and not job.cancel_reason:
+            job.cancel_reason = reason
         if job.record.state is JobState.QUEUED:
             self._queue.remove(job_id)
             self._finish(job, JobState.CANCELLED, error="Cancelled before it started.")
@@ -298,7 +302,9 @@ class JobRunner:
         try:
             outcome = await job.operation(reporter)
         except asyncio.CancelledError:
-            self._finish(job, JobState.CANCELLED, error="Cancelled by the operator.")
+            self._finish(
+                job, JobState.CANCELLED, error=job.cancel_reason or "Cancelled by the operator."
+            )
         except ServiceError as exc:
             message = describe(exc)
             self._log(job, f"failed: {message}")
@@ -333,7 +339,9 @@ class JobRunner:
     def _task_done(self, job: _Job) -> None:
         """A task cancelled before its first step never runs ``_run``: record it."""
         if job.record.active:
-            self._finish(job, JobState.CANCELLED, error="Cancelled by the operator.")
+            self._finish(
+                job, JobState.CANCELLED, error=job.cancel_reason or "Cancelled by the operator."
+            )
 
     def _finish(self, job: _Job, state: JobState, **changes) -> None:
         now = time.time()
