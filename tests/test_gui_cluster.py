@@ -288,6 +288,7 @@ def test_closing_detaches_and_the_next_console_reattaches(demo_cluster, qapp, ql
         jobs, panel = second.jobs, second.window.jobs_panel
         # the closed console's job ended on its side only (the history says so)
         assert jobs.get(record.id).state is JobState.CANCELLED
+        assert "keeps running on the cluster" in jobs.get(record.id).error
         assert any(f"Ray job {submission} keeps running" in x for x in jobs.log(record.id))
 
         def attached():

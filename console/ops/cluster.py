@@ -36,9 +36,11 @@ from services.media_tools.binaries import ffmpeg_version
 KIND = "cluster"
 RUNGS_PER_CPU = 3
 """Ray ``num_cpus`` of one game's backfill task: one CPU per three ladder rungs (rounded
-down, at least one). Measured (P9, ``make bench PYTEST_ADDOPTS="-s -k p9"``): the 3-rung
-ladder of a 55 s 720p game costs 43 CPU seconds over a 36 s encode, about 1.2 cores; one
-x264 thread per rung keeps each encode from using many more."""
+down, at least one). Measured (P9, ``make bench PYTEST_ADDOPTS="-s -k p9"``, quiet 2-core
+machine): the 3-rung ladder of a 55 s 720p game costs 49-56 CPU seconds over ~31 s, about
+1.6 cores while it encodes and less while it probes, verifies and publishes. ``num_cpus``
+is a scheduling share, not a limit: two such games on two CPUs finish 4 games in 1.02x
+the wall of one at a time, so the share keeps the cores busy without starving them."""
 
 
 def cluster_folder() -> Path:
