@@ -19,6 +19,8 @@ import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
+from services.errors import BadConfig
+
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 LADDERS = Path("resources") / "ladders"
 
@@ -51,7 +53,14 @@ def package_uri(print_: str | None = None) -> str:
 
 
 def package_bytes() -> bytes:
-    """The zip of the package members (deterministic: fixed timestamps, sorted names)."""
+    """The zip of the package members (deterministic: fixed timestamps, sorted names).
+    Raises ``BadConfig`` when this console has no source files to ship (the desktop
+    bundle keeps its code compiled in its archive)."""
+    if not any(True for _ in _members(PROJECT_ROOT)):
+        raise BadConfig(
+            "This console has no source files to send to a cluster (a desktop bundle): run "
+            "--on-cluster jobs from a checkout of the project, or run them locally."
+        )
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         for name, path in _members(PROJECT_ROOT):
