@@ -4,12 +4,11 @@ out.
 
 A live row is any object with the attributes of ``GameLine`` (the cluster batch's
 ``GameRow``, handed over by the controller); a finished job of an earlier session gets its
-rows back from its stored result (``games_from_result``).
+rows back from its stored result (``services.cluster.batch.rows_from_result``).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from services.jobs.model import JobState, format_seconds
@@ -35,53 +34,6 @@ class GameLine(Protocol):
     summary: str
     error: str
     result: dict[str, Any]
-
-
-@dataclass(frozen=True)
-class StoredGame:
-    """A ``GameLine`` read back from a finished batch job's result."""
-
-    game: str
-    state: str
-    fraction: float = 0.0
-    stage: str = ""
-    detail: str = ""
-    node: str = ""
-    attempts: int = 0
-    eta_s: float | None = None
-    summary: str = ""
-    error: str = ""
-    result: dict[str, Any] = field(default_factory=dict)
-
-
-def games_from_result(result: dict[str, Any]) -> list[StoredGame]:
-    """The game rows of a batch job's result (``{"games": {id: {"state", "summary",
-    "error", "node", "attempts", "result"}}}``); empty for any other job's result."""
-    games = result.get("games") if isinstance(result, dict) else None
-    if not isinstance(games, dict):
-        return []
-    rows = []
-    for game, doc in games.items():
-        if not isinstance(doc, dict) or "state" not in doc:
-            return []  # not a batch's per-game rows (an audit keeps verdicts here)
-        state = str(doc.get("state") or "")
-        try:
-            attempts = int(doc.get("attempts") or 0)
-        except (TypeError, ValueError):
-            attempts = 0
-        rows.append(
-            StoredGame(
-                game=str(game),
-                state=state,
-                fraction=1.0 if state == "succeeded" else 0.0,
-                node=str(doc.get("node") or ""),
-                attempts=attempts,
-                summary=str(doc.get("summary") or ""),
-                error=str(doc.get("error") or ""),
-                result=dict(doc.get("result") or {}),
-            )
-        )
-    return rows
 
 
 def game_state(row: GameLine) -> JobState | None:

@@ -21,6 +21,7 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QColor, QPainter, QPalette
 from PySide6.QtWidgets import QStyle, QStyledItemDelegate
 
+from services.cluster.batch import rows_from_result
 from services.jobs.model import JobRecord, JobState, format_seconds
 from views.job_games import (
     GameLine,
@@ -29,7 +30,6 @@ from views.job_games import (
     game_fraction,
     game_state,
     game_tooltip,
-    games_from_result,
 )
 
 COLUMNS = (
@@ -120,7 +120,7 @@ class JobsTableModel(QAbstractItemModel):
         self._rows = list(records)
         self._row_of = {r.id: n for n, r in enumerate(self._rows)}
         for record in self._rows:
-            self._games_from_result(record)
+            self._rows_from_result(record)
         self.endResetModel()
 
     def upsert(self, record: JobRecord) -> None:
@@ -129,18 +129,18 @@ class JobsTableModel(QAbstractItemModel):
         if row is not None:
             self._rows[row] = record
             self.dataChanged.emit(self.index(row, 0), self.index(row, len(COLUMNS) - 1))
-            if not self._games.get(record.id) and games_from_result(record.result):
-                self.set_games(record.id, games_from_result(record.result))
+            if not self._games.get(record.id) and rows_from_result(record.result):
+                self.set_games(record.id, rows_from_result(record.result))
             return
         self.beginInsertRows(QModelIndex(), 0, 0)
         self._rows.insert(0, record)
         self._row_of = {r.id: n for n, r in enumerate(self._rows)}
-        self._games_from_result(record)
+        self._rows_from_result(record)
         self.endInsertRows()
 
-    def _games_from_result(self, record: JobRecord) -> None:
+    def _rows_from_result(self, record: JobRecord) -> None:
         if not self._games.get(record.id):
-            games = games_from_result(record.result)
+            games = rows_from_result(record.result)
             if games:
                 self._games[record.id] = list(games)
 

@@ -133,6 +133,37 @@ class GameRow:
         return self.state in ("succeeded", "failed", "cancelled")
 
 
+def rows_from_result(result: dict[str, Any]) -> list[GameRow]:
+    """The game rows kept in a finished batch job's result (``{"games": {id: {"state",
+    "summary", "error", "node", "attempts", "result"}}}``, as ``ClusterBatch`` returns it);
+    empty for any other job's result (an audit keeps per-game verdicts there)."""
+    games = result.get("games") if isinstance(result, dict) else None
+    if not isinstance(games, dict):
+        return []
+    rows = []
+    for game, doc in games.items():
+        if not isinstance(doc, dict) or "state" not in doc:
+            return []
+        state = str(doc.get("state") or "")
+        try:
+            attempts = int(doc.get("attempts") or 0)
+        except (TypeError, ValueError):
+            attempts = 0
+        rows.append(
+            GameRow(
+                game=str(game),
+                state=state,
+                fraction=1.0 if state == "succeeded" else 0.0,
+                node=str(doc.get("node") or ""),
+                attempts=attempts,
+                summary=str(doc.get("summary") or ""),
+                error=str(doc.get("error") or ""),
+                result=dict(doc.get("result") or {}),
+            )
+        )
+    return rows
+
+
 GameCallback = Callable[[GameRow], None]
 ResultKeeper = Callable[[GameRow, str], Awaitable[dict[str, Any]]]
 """``keep(row, console_job_id)`` → the result the console keeps for a finished game."""

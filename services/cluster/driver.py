@@ -95,7 +95,8 @@ def main(argv: list[str] | None = None) -> int:
             reason=(
                 f"the cluster imported project version {found[:12]} from {root}, the console "
                 f"is {args.fingerprint[:12]}: an installed copy of the console shadows the "
-                "job's package on the cluster; remove it from the cluster's image"
+                "job's package on the cluster (remove it from the cluster's image), or the "
+                "package uploaded under this version holds other code"
             ),
         )
         return 3

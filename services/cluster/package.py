@@ -35,9 +35,13 @@ def _members(root: Path) -> Iterator[tuple[str, Path]]:
 def fingerprint_of(root: Path) -> str:
     """The SHA-256 (hex) of the package members under ``root`` (a project checkout or an
     unpacked package)."""
+    return _digest([(name, path.read_bytes()) for name, path in _members(root)])
+
+
+def _digest(members: list[tuple[str, bytes]]) -> str:
     digest = hashlib.sha256()
-    for name, path in _members(root):
-        digest.update(name.encode() + b"\0" + path.read_bytes() + b"\0")
+    for name, data in members:
+        digest.update(name.encode() + b"\0" + data + b"\0")
     return digest.hexdigest()
 
 
@@ -55,16 +59,25 @@ def package_uri(print_: str | None = None) -> str:
 def package_bytes() -> bytes:
     """The zip of the package members (deterministic: fixed timestamps, sorted names).
     Raises ``BadConfig`` when this console has no source files to ship (the desktop
-    bundle keeps its code compiled in its archive)."""
-    if not any(True for _ in _members(PROJECT_ROOT)):
+    bundle keeps its code compiled in its archive), or when they are no longer the ones it
+    started with (the package would not be the fingerprint the driver checks)."""
+    members = [(name, path.read_bytes()) for name, path in _members(PROJECT_ROOT)]
+    if not members:
         raise BadConfig(
             "This console has no source files to send to a cluster (a desktop bundle): run "
             "--on-cluster jobs from a checkout of the project, or run them locally."
         )
+    now = _digest(members)
+    if now != fingerprint():
+        raise BadConfig(
+            f"The console's code changed on disk since it started (version {fingerprint()[:12]}"
+            f" then, {now[:12]} now): restart the console before sending jobs "
+            "to a cluster, so that the cluster runs the code this console runs."
+        )
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name, path in _members(PROJECT_ROOT):
+        for name, data in members:
             info = zipfile.ZipInfo(name, date_time=(2020, 1, 1, 0, 0, 0))
             info.external_attr = 0o644 << 16
-            archive.writestr(info, path.read_bytes(), zipfile.ZIP_DEFLATED)
+            archive.writestr(info, data, zipfile.ZIP_DEFLATED)
     return buffer.getvalue()
