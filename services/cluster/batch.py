@@ -245,17 +245,23 @@ class ClusterBatch:
         self.address = client.address
         try:
             reporter.progress(None, "connect", f"Ray cluster at {client.address}")
-            if self.submission_id is None:
-                self.submission_id = await self._submit(client, reporter)
-            else:
-                reporter.log(f"attached to Ray job {self.submission_id} on {client.address}")
             try:
+                if self.submission_id is None:
+                    self.submission_id = await self._submit(client, reporter)
+                else:
+                    reporter.log(f"attached to Ray job {self.submission_id} on {client.address}")
                 job = await self._follow(client, reporter)
             except asyncio.CancelledError:
                 if self._detached:
                     reporter.log(f"detached: Ray job {self.submission_id} keeps running")
                     raise
-                await asyncio.shield(self._stop(client, reporter))
+                try:
+                    await asyncio.shield(self._stop(client, reporter))
+                except ServiceError as exc:
+                    reporter.log(
+                        f"could not stop Ray job {self.submission_id}: {exc} Stop it from the "
+                        f"Ray dashboard at {client.address}."
+                    )
                 raise
             return await self._outcome(job)
         finally:
@@ -406,7 +412,11 @@ class ClusterBatch:
         reporter.progress(fraction, job.status.lower(), detail)
 
     async def _stop(self, client: RayJobsClient, reporter: JobReporter) -> None:
-        assert self.submission_id is not None
+        if self.submission_id is None:  # cancelled while submitting: did the POST get in?
+            planned = f"voc-{self.spec.kind}-{reporter.job_id}"
+            if await client.find(planned) is None:
+                return
+            self.submission_id = planned
         reporter.log(f"stopping Ray job {self.submission_id}")
         await client.stop(self.submission_id)
         deadline = time.monotonic() + STOP_TIMEOUT_S
