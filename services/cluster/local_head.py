@@ -46,6 +46,7 @@ agent ("No available agent to submit job")."""
 HEAD_FILE = "head.json"
 TOKEN_FILE = "auth_token"
 START_TIMEOUT_S = 120.0
+START_ATTEMPTS = 3
 STOP_TIMEOUT_S = 5.0
 """SIGTERM grace before SIGKILL: gcs_server, raylet and the autoscaler monitor outlive a
 SIGTERM (measured: still there after 20 s), so waiting longer only delays the stop."""
@@ -81,7 +82,26 @@ class LocalHead:
             ) from exc
 
 
+def _ephemeral_low() -> int:
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
 def _free_port() -> int:
+    """A free loopback port **below** the kernel's ephemeral range: a port picked with
+    ``bind(0)`` and released would be handed out again to the next ``bind(0)`` (Ray's own
+    components bind many while the head starts), so the dashboard found its port taken."""
+    low = _ephemeral_low()
+    for _ in range(200):
+        port = secrets.randbelow(max(1, low - 20000)) + 20000
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
@@ -155,8 +175,6 @@ def start_local_head(
     if not token_path.exists():
         token_path.write_text(secrets.token_hex(32), encoding="utf-8")
     token_path.chmod(0o600)
-    temp_dir = Path("/tmp") / f"voc-ray-{cluster_id}"
-    gcs_port, dashboard_port = _free_port(), _free_port()
     cpus = num_cpus or os.cpu_count() or 1
     env = {
         **os.environ,
@@ -168,30 +186,37 @@ def start_local_head(
         "RAY_DEDUP_LOGS": "0",
         "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
     }
-    command = [
-        _ray_exe(),
-        "start",
-        "--head",
-        "--node-ip-address=127.0.0.1",
-        f"--port={gcs_port}",
-        "--dashboard-host=127.0.0.1",
-        f"--dashboard-port={dashboard_port}",
-        "--include-dashboard=true",
-        f"--num-cpus={cpus}",
-        *(f"--{name}={_free_port()}" for name in _OWN_PORTS),
-        f"--temp-dir={temp_dir}",
-        "--disable-usage-stats",
-    ]
-    try:
-        done = subprocess.run(
-            command, env=env, capture_output=True, text=True, timeout=timeout_s, check=False
-        )
-    except subprocess.TimeoutExpired as exc:
+    temp_dir = Path("/tmp") / f"voc-ray-{cluster_id}"
+    for attempt in range(1, START_ATTEMPTS + 1):
+        gcs_port, dashboard_port = _free_port(), _free_port()
+        command = [
+            _ray_exe(),
+            "start",
+            "--head",
+            "--node-ip-address=127.0.0.1",
+            f"--port={gcs_port}",
+            "--dashboard-host=127.0.0.1",
+            f"--dashboard-port={dashboard_port}",
+            "--include-dashboard=true",
+            f"--num-cpus={cpus}",
+            *(f"--{name}={_free_port()}" for name in _OWN_PORTS),
+            f"--temp-dir={temp_dir}",
+            "--disable-usage-stats",
+        ]
+        try:
+            done = subprocess.run(
+                command, env=env, capture_output=True, text=True, timeout=timeout_s, check=False
+            )
+        except subprocess.TimeoutExpired as exc:
+            _kill(cluster_id)
+            raise LocalHeadError(f"`ray start --head` took over {timeout_s:.0f} s.") from exc
+        if done.returncode == 0:
+            break
         _kill(cluster_id)
-        raise LocalHeadError(f"`ray start --head` took over {timeout_s:.0f} s.") from exc
-    if done.returncode != 0:
-        _kill(cluster_id)
-        tail = "\n".join((done.stdout + done.stderr).strip().splitlines()[-8:])
+        said = done.stdout + done.stderr
+        if "address already in use" in said and attempt < START_ATTEMPTS:
+            continue  # another program took one of the chosen ports meanwhile: new ports
+        tail = "\n".join(said.strip().splitlines()[-8:])
         raise LocalHeadError(f"`ray start --head` failed (exit {done.returncode}):\n{tail}")
     head = LocalHead(
         dashboard_url=f"http://127.0.0.1:{dashboard_port}",
